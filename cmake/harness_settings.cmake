@@ -1,0 +1,20 @@
+# Two INTERFACE targets that our own code links PRIVATE (third-party code never
+# does): harness_warnings turns warnings into errors, harness_settings carries
+# the sanitizer switches of the `asan` preset.
+
+option(HARNESS_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+
+add_library(harness_warnings INTERFACE)
+target_compile_options(harness_warnings INTERFACE -Wall -Wextra -Werror)
+
+add_library(harness_settings INTERFACE)
+if(HARNESS_SANITIZE)
+  # Sanitizers must cover every object in the binary, so they are global
+  # options rather than per-target ones.
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(CMAKE_BUILD_TYPE STREQUAL "Debug")
+  target_compile_definitions(harness_settings INTERFACE _GLIBCXX_ASSERTIONS)
+endif()

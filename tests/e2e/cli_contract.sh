@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The command-line contract every program keeps (DESIGN.md, principle 5):
+# --help and --version on stdout with exit 0; a bad command line gives one
+# line on stderr, nothing on stdout, and exit code 2.
+set -u
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+check_program() {
+    local name=$1 binary=$2 out err code
+    out=$(mktemp) err=$(mktemp)
+
+    "$binary" --help >"$out" 2>"$err"; code=$?
+    [[ $code -eq 0 ]] || fail "$name --help exited $code"
+    head -n1 "$out" | grep -q "^Usage: $name " || fail "$name --help does not start with 'Usage: $name'"
+    grep -q -- "--log-level LEVEL" "$out" || fail "$name --help does not document --log-level"
+    [[ ! -s "$err" ]] || fail "$name --help wrote to stderr"
+
+    "$binary" --version >"$out" 2>"$err"; code=$?
+    [[ $code -eq 0 ]] || fail "$name --version exited $code"
+    [[ "$(cat "$out")" == "$name $HARNESS_VERSION" ]] || fail "$name --version printed '$(cat "$out")'"
+
+    for bad in "--no-such-option" "-x" "--log-level" "--log-level=loud" "--log-format xml" "--help=yes" "stray"; do
+        # shellcheck disable=SC2086 # word splitting intended: "--log-format xml" is two arguments
+        "$binary" $bad >"$out" 2>"$err"; code=$?
+        [[ $code -eq 2 ]] || fail "$name $bad exited $code, expected 2"
+        [[ ! -s "$out" ]] || fail "$name $bad wrote to stdout"
+        [[ $(wc -l <"$err") -eq 1 ]] || fail "$name $bad wrote $(wc -l <"$err") lines to stderr"
+        grep -q "^$name: " "$err" || fail "$name $bad: error line does not name the program"
+    done
+    rm -f "$out" "$err"
+}
+
+check_program dialpad-mock "$DIALPAD_MOCK"
+check_program dialpad-record "$DIALPAD_RECORD"
+check_program dialpad-replay "$DIALPAD_REPLAY"
+
+echo "cli_contract: $failures failure(s)"
+[[ $failures -eq 0 ]]
