@@ -1,0 +1,115 @@
+#include "core/archive/frame_reader.hpp"
+
+#include "core/archive/archive_impl.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+
+namespace harness::archive {
+namespace {
+
+std::string json_array_of(auto const& values) {
+    auto array = nlohmann::json::array();
+    for (auto const& v : values) array.push_back(v);
+    return array.dump();
+}
+
+}  // namespace
+
+frame_reader::frame_reader(std::string const& path, session_id session, frame_filter filter, std::size_t page_size)
+    : archive_{path, open_mode::read_only},
+      session_{session},
+      filter_{std::move(filter)},
+      page_size_{page_size == 0 ? 1 : page_size} {
+    if (!archive_.session(session_)) throw archive_error{path + ": no session with id " + std::to_string(session_)};
+    if (filter_.call_id) resolve_call_graph();
+
+    // Set-valued filters travel as JSON arrays bound to one parameter each
+    // (json_each), so one prepared statement serves any filter.
+    sql_ = std::string{"SELECT "} + k_frame_columns +
+           " FROM frames f LEFT JOIN event_index i ON i.frame_id = f.id"
+           " WHERE f.session_id = :session AND f.id > :after";
+    if (!filter_.kinds.empty()) sql_ += " AND f.kind IN (SELECT value FROM json_each(:kinds))";
+    std::string event_conditions;
+    if (!filter_.families.empty()) event_conditions += " AND i.family IN (SELECT value FROM json_each(:families))";
+    if (!filter_.states.empty()) event_conditions += " AND i.state IN (SELECT value FROM json_each(:states))";
+    if (filter_.call_id)
+        event_conditions +=
+            " AND (i.call_id IN (SELECT value FROM json_each(:calls))"
+            " OR i.master_call_id IN (SELECT value FROM json_each(:calls))"
+            " OR i.entry_point_call_id IN (SELECT value FROM json_each(:calls))"
+            " OR i.operator_call_id IN (SELECT value FROM json_each(:calls)))";
+    if (!event_conditions.empty())
+        sql_ += " AND (f.kind != 'event' OR (i.frame_id IS NOT NULL" + event_conditions + "))";
+    if (filter_.from_offset_ns) sql_ += " AND f.offset_ns >= :from";
+    if (filter_.to_offset_ns) sql_ += " AND f.offset_ns < :to";
+    sql_ += " ORDER BY f.id LIMIT :limit";
+}
+
+frame_reader::~frame_reader() = default;
+
+void frame_reader::resolve_call_graph() {
+    std::set<std::int64_t> ids{*filter_.call_id};
+    if (filter_.whole_call_graph) {
+        // Legs link in both directions (an operator leg names its entry leg,
+        // an entry leg names its operator), so grow the set to a fixed point.
+        SQLite::Statement links{archive_.impl_->db,
+                                "SELECT DISTINCT i.call_id, i.master_call_id, i.entry_point_call_id, i.operator_call_id"
+                                " FROM event_index i JOIN frames f ON f.id = i.frame_id"
+                                " WHERE f.session_id = :session AND i.call_id IS NOT NULL"};
+        links.bind(":session", static_cast<std::int64_t>(session_));
+        std::vector<std::array<std::optional<std::int64_t>, 4>> rows;
+        while (links.executeStep()) {
+            std::array<std::optional<std::int64_t>, 4> row;
+            for (int c = 0; c < 4; ++c)
+                if (!links.getColumn(c).isNull()) row[static_cast<std::size_t>(c)] = links.getColumn(c).getInt64();
+            rows.push_back(row);
+        }
+        for (bool grew = true; grew;) {
+            grew = false;
+            for (auto const& row : rows) {
+                bool linked = false;
+                for (auto const& id : row) linked = linked || (id && ids.contains(*id));
+                if (!linked) continue;
+                for (auto const& id : row)
+                    if (id && ids.insert(*id).second) grew = true;
+            }
+        }
+    }
+    call_graph_.assign(ids.begin(), ids.end());
+    call_ids_json_ = json_array_of(call_graph_);
+}
+
+void frame_reader::load_page() {
+    SQLite::Statement query{archive_.impl_->db, sql_};
+    query.bind(":session", static_cast<std::int64_t>(session_));
+    query.bind(":after", static_cast<std::int64_t>(last_id_));
+    query.bind(":limit", static_cast<std::int64_t>(page_size_));
+    if (!filter_.kinds.empty()) {
+        std::vector<std::string> names;
+        for (auto k : filter_.kinds) names.emplace_back(to_string(k));
+        query.bind(":kinds", json_array_of(names));
+    }
+    if (!filter_.families.empty()) {
+        std::vector<std::string> names;
+        for (auto f : filter_.families) names.emplace_back(model::to_string(f));
+        query.bind(":families", json_array_of(names));
+    }
+    if (!filter_.states.empty()) query.bind(":states", json_array_of(filter_.states));
+    if (filter_.call_id) query.bind(":calls", call_ids_json_);
+    if (filter_.from_offset_ns) query.bind(":from", static_cast<std::int64_t>(*filter_.from_offset_ns));
+    if (filter_.to_offset_ns) query.bind(":to", static_cast<std::int64_t>(*filter_.to_offset_ns));
+    while (query.executeStep()) page_.push_back(read_frame_row(query));
+    if (!page_.empty()) last_id_ = page_.back().id;
+}
+
+std::optional<frame_record> frame_reader::next() {
+    if (page_.empty()) load_page();
+    if (page_.empty()) return std::nullopt;
+    auto frame = std::move(page_.front());
+    page_.pop_front();
+    return frame;
+}
+
+}  // namespace harness::archive
