@@ -64,8 +64,7 @@ archive::impl::impl(std::string const& p, open_mode mode) try : path{p}, db{p, o
 
 SQLite::Statement& archive::impl::statement(std::optional<SQLite::Statement>& slot, char const* sql) {
     if (!slot) slot.emplace(db, sql);
-    slot->reset();
-    slot->clearBindings();
+    slot->reset();  // every caller binds every parameter, so no clearBindings()
     return *slot;
 }
 

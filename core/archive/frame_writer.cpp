@@ -16,7 +16,7 @@ namespace {
 // The operations the calling thread queues, applied in order by the writer.
 struct open_op {
     frame_writer::connection_handle handle;
-    connection_spec spec;
+    std::unique_ptr<connection_spec> spec;  // boxed: keeps every queued operation small
 };
 struct close_op {
     frame_writer::connection_handle handle;
@@ -28,6 +28,7 @@ struct frame_op {
     std::int64_t offset_ns;
     std::int64_t wall_ns;
     std::string text;
+    std::optional<model::event_index> index;
 };
 struct gap_begin_op {
     frame_writer::gap_handle handle;
@@ -66,6 +67,9 @@ struct frame_writer::state {
     std::optional<std::string> failure;
     frame_writer_stats counters;
     std::uint64_t next_handle = 1;
+    // How each open connection's event frames are indexed (family hint,
+    // secret); read by write_frame on the calling threads.
+    std::unordered_map<connection_handle, std::shared_ptr<model::index_options const>> index_contexts;
     std::function<void(frame_writer_stats const&)> commit_callback;
 
     // Writer thread only (opened by the constructor, then handed over).
@@ -73,7 +77,6 @@ struct frame_writer::state {
     struct connection_context {
         connection_id id = 0;
         connection_info info;
-        model::index_options index;
     };
     std::unordered_map<connection_handle, connection_context> connections;
     std::unordered_map<gap_handle, std::int64_t> gap_rows;
@@ -102,11 +105,11 @@ void frame_writer::state::apply(archive& store, operation& op, std::uint64_t& fr
         [&](auto& o) {
             using T = std::decay_t<decltype(o)>;
             if constexpr (std::is_same_v<T, open_op>) {
-                auto info = o.spec.info;
+                auto info = o.spec->info;
                 info.session = session;
                 auto const id = store.add_connection(info);
                 info.id = id;
-                connections[o.handle] = {id, std::move(info), {o.spec.family_hint, std::move(o.spec.secret)}};
+                connections[o.handle] = {id, std::move(info)};
             } else if constexpr (std::is_same_v<T, close_op>) {
                 auto& c = connections.at(o.handle);
                 c.info.closed_offset_ns = o.close.closed_offset_ns;
@@ -115,7 +118,6 @@ void frame_writer::state::apply(archive& store, operation& op, std::uint64_t& fr
                 c.info.abrupt = o.close.abrupt;
                 c.info.ended_by = o.close.ended_by;
                 store.close_connection(c.info);
-                c.index.secret.reset();  // no longer needed: forget it early
             } else if constexpr (std::is_same_v<T, frame_op>) {
                 auto const& c = connections.at(o.handle);
                 frame_record frame;
@@ -124,7 +126,7 @@ void frame_writer::state::apply(archive& store, operation& op, std::uint64_t& fr
                 frame.offset_ns = o.offset_ns;
                 frame.wall_ns = o.wall_ns;
                 frame.text = std::move(o.text);
-                if (o.kind == frame_kind::event) frame.index = model::index_event(frame.text, c.index);
+                frame.index = std::move(o.index);
                 store.add_frame(session, frame);
                 ++frames;
                 bytes += frame.text.size();
@@ -147,30 +149,43 @@ void frame_writer::state::run() {
         wake_writer.wait(lock, [&] { return stopping || !queue.empty(); });
         if (queue.empty()) break;  // stopping, nothing left
         // Gather more for up to the window of the oldest queued frame,
-        // unless someone waits for a flush or the batch is full.
+        // unless someone waits for a flush or a transaction's worth is here.
         auto const deadline = oldest_queued + options.durability_window;
         wake_writer.wait_until(lock, deadline, [&] {
             return stopping || flush_requests != flushes_seen || queue.size() >= options.max_batch;
         });
         flushes_seen = flush_requests;
-
-        auto const take = std::min(queue.size(), options.max_batch);
-        batch.assign(std::make_move_iterator(queue.begin()),
-                     std::make_move_iterator(queue.begin() + static_cast<std::ptrdiff_t>(take)));
-        queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(take));
-        // What is left (a backlog over max_batch) keeps the older arrival
-        // time, so it commits no later than its own window.
+        batch.swap(queue);  // O(1) under the lock; the calling threads go on at once
         lock.unlock();
 
-        std::uint64_t frames = 0, bytes = 0;
+        // Commit in transactions of at most max_batch operations: small
+        // transactions keep each commit's WAL growth (and checkpoint) small.
         std::optional<std::string> error;
-        try {
-            archive::transaction transaction{*store};
-            for (auto& op : batch) apply(*store, op, frames, bytes);
-            transaction.commit();
-        } catch (std::exception const& e) {
-            error = e.what();
-            HLOG(error, "archive.write_failed").field("path", path).field("error", *error);
+        std::size_t applied = 0;
+        while (applied < batch.size() && !error) {
+            auto const end = std::min(batch.size(), applied + options.max_batch);
+            std::uint64_t frames = 0, bytes = 0;
+            try {
+                archive::transaction transaction{*store};
+                for (auto i = applied; i < end; ++i) apply(*store, batch[i], frames, bytes);
+                transaction.commit();
+            } catch (std::exception const& e) {
+                error = e.what();
+                HLOG(error, "archive.write_failed").field("path", path).field("error", *error);
+                break;
+            }
+            auto const committed_now = end - applied;
+            applied = end;
+            lock.lock();
+            committed_ops += committed_now;
+            counters.frames_committed += frames;
+            counters.bytes_committed += bytes;
+            ++counters.commits;
+            auto const snapshot = counters;
+            auto const callback = commit_callback;
+            wake_flushers.notify_all();
+            lock.unlock();
+            if (callback) callback(snapshot);
         }
         batch.clear();
 
@@ -178,21 +193,7 @@ void frame_writer::state::run() {
         if (error) {
             failure = path + ": writing the archive failed: " + *error;
             queue.clear();
-            finished = true;
-            wake_flushers.notify_all();
-            return;
-        }
-        committed_ops += take;
-        counters.frames_committed += frames;
-        counters.bytes_committed += bytes;
-        ++counters.commits;
-        auto const snapshot = counters;
-        auto const callback = commit_callback;
-        wake_flushers.notify_all();
-        if (callback) {
-            lock.unlock();
-            callback(snapshot);
-            lock.lock();
+            break;
         }
     }
     finished = true;
@@ -226,18 +227,36 @@ frame_writer::connection_handle frame_writer::open_connection(connection_spec sp
     {
         std::lock_guard lock{state_->mutex};
         handle = state_->next_handle++;
+        state_->index_contexts[handle] =
+            std::make_shared<model::index_options const>(model::index_options{spec.family_hint, spec.secret});
     }
-    state_->push(open_op{handle, std::move(spec)}, false);
+    state_->push(open_op{handle, std::make_unique<connection_spec>(std::move(spec))}, false);
     return handle;
 }
 
 void frame_writer::close_connection(connection_handle connection, connection_close close) {
+    {
+        std::lock_guard lock{state_->mutex};
+        state_->index_contexts.erase(connection);  // the secret is not kept past its connection
+    }
     state_->push(close_op{connection, std::move(close)}, false);
 }
 
 void frame_writer::write_frame(connection_handle connection, frame_kind kind, std::int64_t offset_ns,
                                std::int64_t wall_ns, std::string text) {
-    state_->push(frame_op{connection, kind, offset_ns, wall_ns, std::move(text)}, true);
+    std::optional<model::event_index> index;
+    if (kind == frame_kind::event) {
+        std::shared_ptr<model::index_options const> options;
+        {
+            std::lock_guard lock{state_->mutex};
+            if (auto const it = state_->index_contexts.find(connection); it != state_->index_contexts.end())
+                options = it->second;
+        }
+        // Pure computation, no I/O or waiting: indexing here leaves the
+        // writer thread's time to SQLite alone.
+        index = options ? model::index_event(text, *options) : model::index_event(text);
+    }
+    state_->push(frame_op{connection, kind, offset_ns, wall_ns, std::move(text), std::move(index)}, true);
 }
 
 frame_writer::gap_handle frame_writer::begin_gap(std::int64_t start_offset_ns, std::string reason) {

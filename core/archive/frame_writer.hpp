@@ -10,7 +10,9 @@
 //
 // Connections and gaps are named by handles the writer gives out at once;
 // their rows are written in order with the frames, so the calling thread
-// never waits for a row id.
+// never waits for a row id. write_frame computes an event frame's index on
+// the calling thread (a SIMD JSON parse, about a microsecond per KB, no I/O
+// or waiting), which leaves the writer thread's time to SQLite alone.
 
 #include "core/archive/archive_types.hpp"
 
@@ -25,8 +27,9 @@ namespace harness::archive {
 
 struct frame_writer_options {
     std::chrono::milliseconds durability_window{100};
-    // Most operations in one transaction; a larger backlog commits in steps.
-    std::size_t max_batch = 8192;
+    // Most operations in one transaction; a larger backlog commits in
+    // several. Small transactions keep each commit's WAL growth small.
+    std::size_t max_batch = 1000;
 };
 
 // What open_connection needs beyond the stored row.

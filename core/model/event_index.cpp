@@ -1,116 +1,80 @@
 #include "core/model/event_index.hpp"
 
-#include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 namespace harness::model {
 namespace {
 
-// Reads only what the index needs in one SAX pass: top-level scalars by key
-// and the two fields of the top-level `target` object. Nothing is built for
-// the rest of the event, which keeps indexing cheap next to the SQLite write.
-class index_reader : public nlohmann::json_sax<nlohmann::json> {
-public:
-    // Top-level facts, gathered as they stream past.
+// What one pass over the top-level object found. simdjson parses with the
+// SIMD kernel the CPU offers (chosen at run time) and fully validates; only
+// the fields the index needs are then read, which keeps indexing well below
+// the cost of the SQLite write it sits beside.
+struct top_level_fields {
     std::optional<std::int64_t> call_id, master_call_id, entry_point_call_id, operator_call_id, event_timestamp;
     std::string state, direction, message_status, contact_event, on_duty_status, action;
     std::string target_type, target_id;
-    bool has_call_id = false, has_state = false, has_from_or_to = false, has_event = false,
-         has_contact = false, has_on_duty_status = false, has_action = false, has_changed_by = false;
-    bool top_is_object = false;
-
-    bool null() override { return true; }
-    bool boolean(bool) override { return true; }
-    bool number_integer(number_integer_t value) override {
-        integer(value);
-        return true;
-    }
-    bool number_unsigned(number_unsigned_t value) override {
-        if (value <= static_cast<number_unsigned_t>(INT64_MAX)) integer(static_cast<std::int64_t>(value));
-        return true;
-    }
-    bool number_float(number_float_t, string_t const&) override { return true; }
-    bool string(string_t& value) override {
-        text(value);
-        return true;
-    }
-    bool binary(binary_t&) override { return true; }
-    bool start_object(std::size_t) override {
-        if (depth_ == 0) top_is_object = true;
-        if (depth_ == 1 && key_ == "target") in_target_ = true;
-        ++depth_;
-        return true;
-    }
-    bool end_object() override {
-        --depth_;
-        if (depth_ == 1) in_target_ = false;
-        return true;
-    }
-    bool start_array(std::size_t) override {
-        ++depth_;
-        return true;
-    }
-    bool end_array() override {
-        --depth_;
-        return true;
-    }
-    bool key(string_t& name) override {
-        if (depth_ == 1) {
-            key_ = name;
-            mark_present(name);
-        } else if (depth_ == 2 && in_target_) {
-            target_key_ = name;
-        }
-        return true;
-    }
-    bool parse_error(std::size_t, std::string const&, nlohmann::detail::exception const&) override {
-        return false;
-    }
-
-private:
-    void mark_present(std::string const& name) {
-        if (name == "call_id") has_call_id = true;
-        else if (name == "state") has_state = true;
-        else if (name == "from_number" || name == "to_number") has_from_or_to = true;
-        else if (name == "event") has_event = true;
-        else if (name == "contact") has_contact = true;
-        else if (name == "on_duty_status") has_on_duty_status = true;
-        else if (name == "action") has_action = true;
-        else if (name == "changed_by") has_changed_by = true;
-    }
-
-    void integer(std::int64_t value) {
-        if (depth_ == 1) {
-            if (key_ == "call_id") call_id = value;
-            else if (key_ == "master_call_id") master_call_id = value;
-            else if (key_ == "entry_point_call_id") entry_point_call_id = value;
-            else if (key_ == "operator_call_id") operator_call_id = value;
-            else if (key_ == "event_timestamp") event_timestamp = value;
-        } else if (depth_ == 2 && in_target_ && target_key_ == "id") {
-            target_id = std::to_string(value);
-        }
-    }
-
-    void text(std::string const& value) {
-        if (depth_ == 1) {
-            if (key_ == "state") state = value;
-            else if (key_ == "direction") direction = value;
-            else if (key_ == "message_status") message_status = value;
-            else if (key_ == "event") contact_event = value;
-            else if (key_ == "on_duty_status") on_duty_status = value;
-            else if (key_ == "action") action = value;
-        } else if (depth_ == 2 && in_target_) {
-            if (target_key_ == "type") target_type = value;
-            else if (target_key_ == "id") target_id = value;
-        }
-    }
-
-    int depth_ = 0;
-    bool in_target_ = false;
-    std::string key_;
-    std::string target_key_;
+    bool has_call_id = false, has_state = false, has_from_or_to = false, has_event = false, has_contact = false,
+         has_on_duty_status = false, has_action = false, has_changed_by = false;
 };
 
-event_family infer_family(index_reader const& r, std::optional<event_family> hint) {
+// An int64 value, or nullopt for null, another type, or a number beyond int64.
+std::optional<std::int64_t> read_integer(simdjson::dom::element value) {
+    std::int64_t result = 0;
+    if (value.type() != simdjson::dom::element_type::INT64 || value.get_int64().get(result)) return std::nullopt;
+    return result;
+}
+
+// A string value (unescaped), or empty for anything else.
+std::string read_string(simdjson::dom::element value) {
+    std::string_view text;
+    if (value.get_string().get(text)) return {};
+    return std::string{text};
+}
+
+// `target`: its type and its id, which some families send as a string.
+void read_target(simdjson::dom::element value, top_level_fields& out) {
+    simdjson::dom::object target;
+    if (value.get_object().get(target)) return;  // not an object
+    for (auto [key, inner] : target) {
+        if (key == "type") {
+            out.target_type = read_string(inner);
+        } else if (key == "id") {
+            if (auto id = read_integer(inner))
+                out.target_id = std::to_string(*id);
+            else
+                out.target_id = read_string(inner);
+        }
+    }
+}
+
+// False when the text is not one well-formed JSON object.
+bool read_fields(std::string_view json_text, top_level_fields& out) {
+    thread_local simdjson::dom::parser parser;  // keeps its buffers between frames
+    simdjson::dom::element document;
+    simdjson::dom::object object;
+    if (parser.parse(json_text.data(), json_text.size()).get(document) || document.get_object().get(object))
+        return false;
+    for (auto [key, value] : object) {
+        if (key == "call_id") out.has_call_id = true, out.call_id = read_integer(value);
+        else if (key == "state") out.has_state = true, out.state = read_string(value);
+        else if (key == "direction") out.direction = read_string(value);
+        else if (key == "master_call_id") out.master_call_id = read_integer(value);
+        else if (key == "entry_point_call_id") out.entry_point_call_id = read_integer(value);
+        else if (key == "operator_call_id") out.operator_call_id = read_integer(value);
+        else if (key == "event_timestamp") out.event_timestamp = read_integer(value);
+        else if (key == "from_number" || key == "to_number") out.has_from_or_to = true;
+        else if (key == "message_status") out.message_status = read_string(value);
+        else if (key == "event") out.has_event = true, out.contact_event = read_string(value);
+        else if (key == "contact") out.has_contact = true;
+        else if (key == "on_duty_status") out.has_on_duty_status = true, out.on_duty_status = read_string(value);
+        else if (key == "action") out.has_action = true, out.action = read_string(value);
+        else if (key == "changed_by") out.has_changed_by = true;
+        else if (key == "target") read_target(value, out);
+    }
+    return true;
+}
+
+event_family infer_family(top_level_fields const& r, std::optional<event_family> hint) {
     if (r.has_call_id && r.has_state) return event_family::call;
     if (r.has_from_or_to) return event_family::sms;
     if (r.has_event && r.has_contact) return event_family::contact;
@@ -185,10 +149,8 @@ event_index index_event(std::string_view frame_text, index_options const& option
         json_text = decoded_payload;
     }
 
-    index_reader reader;
-    bool const ok = nlohmann::json::sax_parse(json_text, &reader, nlohmann::json::input_format_t::json, true,
-                                              /*ignore_comments=*/false);
-    index.parsed = ok && reader.top_is_object;
+    top_level_fields reader;
+    index.parsed = read_fields(json_text, reader);
     if (!index.parsed) {
         index.family = options.family_hint.value_or(event_family::unknown);
         return index;
