@@ -1,0 +1,65 @@
+#pragma once
+// An HTTP/1.1 server on Beast: one coroutine per connection, keep-alive, a
+// body limit, timeouts that stop a slow or silent client from holding a
+// connection forever, and optional TLS (https on the same port when a
+// certificate is given). Requests go to one synchronous handler on the
+// server's executor; an upgrade handler can take websocket requests over.
+//
+// Single-threaded: run the io_context on one thread; call stop() on it.
+
+#include "core/net/asio_fwd.hpp"
+#include "core/web/http_message.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace harness::web {
+
+struct server_options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 0;  // 0: the system picks a free port
+    std::optional<std::string> tls_certificate_file;  // PEM; with the key, serves TLS only
+    std::optional<std::string> tls_private_key_file;
+    std::size_t body_limit = 1 << 20;  // larger bodies get 413
+    std::size_t header_limit = 16 << 10;
+    // To read one whole request, counted from the first byte awaited: a
+    // slow-drip or silent client is dropped after it. Keep-alive
+    // connections idle for this long are closed too.
+    std::chrono::milliseconds request_timeout{10'000};
+    std::size_t max_connections = 20'000;  // beyond this, new connections are closed at once
+};
+
+class server {
+public:
+    using request_handler = std::function<response(request&)>;
+    // Answers errors the server finds itself (400 malformed, 413 too large,
+    // 408 timeout), so they can share the handler's error format.
+    using error_responder = std::function<response(int status, std::string const& message)>;
+
+    server(net::any_io_executor executor, server_options options, request_handler handler,
+           error_responder on_error = {});
+    server(server const&) = delete;
+    server& operator=(server const&) = delete;
+    ~server();
+
+    // Binds and starts accepting. Throws std::runtime_error naming the
+    // address when it cannot bind or the TLS files cannot be loaded.
+    void start();
+    // The bound port (after start()).
+    std::uint16_t port() const;
+    bool uses_tls() const;
+    // Stops accepting and closes every open connection.
+    void stop();
+    std::size_t open_connections() const;
+
+    struct state;  // the implementation's; opaque here
+
+private:
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace harness::web

@@ -1,0 +1,58 @@
+#pragma once
+// dialpad-mock as a library: the REST surface, the admin API and (soon)
+// the event websocket, on one port, on one executor. Tests embed it
+// in-process; main.cpp wraps it in a command line.
+
+#include "core/clock/clock.hpp"
+#include "core/net/asio_fwd.hpp"
+#include "mockserver/api_keys.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace harness::mock {
+
+inline constexpr std::string_view k_default_api_key = "dev-key";
+
+struct mock_options {
+    std::string host = "127.0.0.1";
+    std::uint16_t port = 8088;  // 0: pick a free one
+    std::vector<api_key> api_keys;  // empty: the single key "dev-key"
+    // The base URL clients reach the mock by, when it differs from the bound
+    // address (a proxy, a container); websocket_url values use it.
+    std::optional<std::string> public_url;
+    std::optional<std::string> tls_certificate_file;
+    std::optional<std::string> tls_private_key_file;
+    bool rate_limits = false;  // true: Dialpad's documented limits
+};
+
+// Where a started mock can be reached; what the ready line prints.
+struct mock_endpoints {
+    std::string http;   // http(s)://host:port
+    std::string ws;     // ws(s)://host:port/events/
+    std::string admin;  // http(s)://host:port/__admin
+    std::vector<std::string> api_keys;
+    std::uint16_t port = 0;
+    // {"ready":true,"http":...,"ws":...,"admin":...,"api_keys":[...]}
+    std::string ready_line() const;
+};
+
+class mock_server {
+public:
+    mock_server(net::any_io_executor executor, mock_options options, clock& time_source);
+    ~mock_server();
+
+    // Binds and starts serving; throws std::runtime_error when it cannot.
+    mock_endpoints start();
+    // Stops accepting and closes every connection. Call on the executor.
+    void stop();
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+}  // namespace harness::mock
