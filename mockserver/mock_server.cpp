@@ -65,8 +65,11 @@ struct mock_server::impl {
                     limiter.clear();
                 }}},
           server{executor,
-                 web::server_options{options.host, options.port, options.tls_certificate_file,
-                                     options.tls_private_key_file},
+                 web::server_options{.host = options.host,
+                                     .port = options.port,
+                                     .tls_certificate_file = options.tls_certificate_file,
+                                     .tls_private_key_file = options.tls_private_key_file,
+                                     .request_timeout = options.request_timeout},
                  [this](web::request& request) { return handle(request); },
                  [](int status, std::string const& message) { return error_response(status, message); }} {}
 

@@ -7,6 +7,7 @@
 #include "core/net/asio_fwd.hpp"
 #include "mockserver/api_keys.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,6 +28,8 @@ struct mock_options {
     std::optional<std::string> tls_certificate_file;
     std::optional<std::string> tls_private_key_file;
     bool rate_limits = false;  // true: Dialpad's documented limits
+    // How long a client may take to send one request before it is dropped.
+    std::chrono::milliseconds request_timeout{10'000};
 };
 
 // Where a started mock can be reached; what the ready line prints.

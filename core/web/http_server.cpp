@@ -98,7 +98,10 @@ net::awaitable<void> server::state::serve_requests(Stream& stream, tcp::endpoint
         std::string failure_message;
         auto [header_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
         (void)header_bytes;
-        if (header_ec == bhttp::error::header_limit) {
+        if (header_ec == bhttp::error::body_limit) {  // Content-Length says too much already
+            failure_status = 413;
+            failure_message = "request body is larger than " + std::to_string(options.body_limit) + " bytes";
+        } else if (header_ec == bhttp::error::header_limit) {
             failure_status = 431;
             failure_message = "request headers are too large";
         } else if (header_ec) {

@@ -1,0 +1,164 @@
+// dialpad-mock as a server: TLS, slow and malformed clients, and the real
+// binary started as a process (ready line, a call, SIGTERM).
+
+#include "tests/support/mock_fixture.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <csignal>
+#include <netinet/in.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+using harness::test::mock_fixture;
+using harness::test::temp_dir;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+extern char** environ;
+
+namespace {
+
+// A raw TCP connection to 127.0.0.1:port, for clients no HTTP library would be.
+class raw_connection {
+public:
+    explicit raw_connection(std::uint16_t port) : fd_{::socket(AF_INET, SOCK_STREAM, 0)} {
+        REQUIRE(fd_ >= 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        timeval limit{10, 0};  // bounds every read: a hang fails the test instead
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    }
+    ~raw_connection() { ::close(fd_); }
+    void send(std::string_view bytes) { REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size())); }
+    // Everything until the server closes the connection (or the read limit).
+    std::string read_until_closed() {
+        std::string all;
+        char buffer[4096];
+        for (;;) {
+            auto const n = ::recv(fd_, buffer, sizeof buffer, 0);
+            if (n <= 0) break;
+            all.append(buffer, static_cast<std::size_t>(n));
+        }
+        return all;
+    }
+
+private:
+    int fd_;
+};
+
+}  // namespace
+
+TEST_CASE("mock server: https with a certificate made at run time") {
+    temp_dir dir;
+    auto const cert = dir.file("cert.pem"), key = dir.file("key.pem");
+    auto const command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "
+                         "/CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout " +
+                         key + " -out " + cert + " 2>/dev/null";
+    REQUIRE(std::system(command.c_str()) == 0);
+
+    auto options = mock_fixture::default_options();
+    options.tls_certificate_file = cert;
+    options.tls_private_key_file = key;
+    mock_fixture mock{options};
+    CHECK(mock.endpoints().http.starts_with("https://127.0.0.1:"));
+    CHECK(mock.endpoints().ws.starts_with("wss://127.0.0.1:"));
+
+    harness::web::client_options trust;
+    trust.ca_file = cert;
+    auto const created = mock.call("POST", "/api/v2/websockets", "key-a", "{}", {}, trust);
+    REQUIRE(created.status == 200);
+    CHECK(json::parse(created.body)["websocket_url"].get<std::string>().starts_with("wss://"));
+
+    // Verification is on by default: an unknown certificate is refused.
+    CHECK_THROWS_WITH_AS(mock.call("GET", "/api/v2/websockets"), doctest::Contains("TLS handshake"),
+                         harness::web::client_error);
+    // Plain HTTP on the TLS port fails for that client only.
+    raw_connection plain{mock.endpoints().port};
+    plain.send("GET /api/v2/websockets HTTP/1.1\r\nHost: x\r\n\r\n");
+    plain.read_until_closed();
+    CHECK(mock.call("GET", "/api/v2/websockets", "key-a", "", {}, trust).status == 200);
+}
+
+TEST_CASE("mock server: slow and malformed clients never hold up others") {
+    auto options = mock_fixture::default_options();
+    options.request_timeout = 300ms;
+    mock_fixture mock{options};
+
+    raw_connection slow{mock.endpoints().port};
+    slow.send("GET /api/v2/webso");  // and then nothing more
+    CHECK(mock.call("GET", "/api/v2/websockets").status == 200);
+    CHECK(slow.read_until_closed().empty());  // dropped after the request timeout, no answer owed
+
+    raw_connection garbage{mock.endpoints().port};
+    garbage.send("THIS IS NOT HTTP\r\n\r\n");
+    auto const answer = garbage.read_until_closed();
+    CHECK(answer.starts_with("HTTP/1.1 400"));
+    CHECK(answer.find(R"("code":400)") != std::string::npos);
+
+    raw_connection huge_header{mock.endpoints().port};
+    huge_header.send("GET / HTTP/1.1\r\nX-Big: " + std::string(64 << 10, 'a') + "\r\n\r\n");
+    CHECK(huge_header.read_until_closed().starts_with("HTTP/1.1 431"));
+
+    CHECK(mock.call("GET", "/api/v2/websockets").status == 200);
+}
+
+TEST_CASE("mock server: the binary prints its ready line, serves, and exits 0 on SIGTERM") {
+    int out[2];
+    REQUIRE(::pipe(out) == 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out[0]);
+    std::string const binary = DIALPAD_MOCK_PATH;
+    char const* argv[] = {binary.c_str(), "--port", "0", "--api-key", "secret-key@acme", "--log-level", "warn", nullptr};
+    pid_t pid = 0;
+    REQUIRE(posix_spawn(&pid, binary.c_str(), &actions, nullptr, const_cast<char**>(argv), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+
+    // The ready line, read with a bound so a broken start fails rather than hangs.
+    std::string line;
+    pollfd readable{out[0], POLLIN, 0};
+    while (line.find('\n') == std::string::npos && ::poll(&readable, 1, 10'000) == 1) {
+        char c[256];
+        auto const n = ::read(out[0], c, sizeof c);
+        if (n <= 0) break;
+        line.append(c, static_cast<std::size_t>(n));
+    }
+    REQUIRE(line.find('\n') != std::string::npos);
+    CHECK(line.find('\n') == line.size() - 1);  // exactly one line
+    auto const ready = json::parse(line);
+    CHECK(ready["ready"] == true);
+    CHECK(ready["api_keys"] == json({"secret-key"}));
+    auto const http = ready["http"].get<std::string>();
+    CHECK(ready["ws"] == "ws" + http.substr(4) + "/events/");
+    CHECK(ready["admin"] == http + "/__admin");
+
+    auto const response = harness::web::fetch("POST", http + "/api/v2/websockets", {{"Authorization", "Bearer secret-key"}}, "{}");
+    CHECK(response.status == 200);
+
+    // SIGTERM: it closes up and exits 0, promptly.
+    int const exited = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    REQUIRE(exited >= 0);
+    REQUIRE(::kill(pid, SIGTERM) == 0);
+    pollfd done{exited, POLLIN, 0};
+    CHECK(::poll(&done, 1, 5'000) == 1);
+    int status = -1;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    ::close(exited);
+    ::close(out[0]);
+}
