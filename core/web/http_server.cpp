@@ -2,6 +2,7 @@
 
 #include "core/log/log.hpp"
 #include "core/net/spawn.hpp"
+#include "core/web/ws_upgrade.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +17,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
 
 #include <unordered_map>
 
@@ -58,6 +60,7 @@ struct server::state {
     server_options options;
     request_handler handler;
     error_responder on_error;
+    upgrade_handler upgrade;
     std::optional<tcp::acceptor> acceptor;
     std::optional<net::ssl::context> tls;
     std::uint16_t port = 0;
@@ -142,6 +145,17 @@ net::awaitable<void> server::state::serve_requests(Stream& stream, tcp::endpoint
         if (failure_status != 0) {
             answer = error(failure_status, failure_message);
             HLOG(debug, "http.bad_request").field("conn", id).field("status", failure_status).field("why", failure_message);
+        } else if (upgrade && boost::beast::websocket::is_upgrade(parser.get())) {
+            auto decision = upgrade(to_request(parser.get(), remote));
+            if (!decision.refusal) {
+                // The connection becomes a websocket: hand the stream over
+                // and let the session own it until the end.
+                auto ws = co_await accept_websocket(std::move(stream), parser.release(), remote.address().to_string());
+                closers[id] = ws.aborter();  // stop() can still end it after the move
+                co_await decision.session(std::move(ws));
+                co_return;
+            }
+            answer = std::move(*decision.refusal);
         } else {
             auto& beast_request = parser.get();
             keep_alive = beast_request.keep_alive();
@@ -256,6 +270,8 @@ void server::start() {
     s.port = s.acceptor->local_endpoint().port();
     net::co_spawn(s.executor, accept_loop(state_), log_on_exit{"http accept loop"});
 }
+
+void server::on_upgrade(upgrade_handler handler) { state_->upgrade = std::move(handler); }
 
 std::uint16_t server::port() const { return state_->port; }
 bool server::uses_tls() const { return state_->tls.has_value(); }

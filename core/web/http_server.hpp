@@ -9,6 +9,7 @@
 
 #include "core/net/asio_fwd.hpp"
 #include "core/web/http_message.hpp"
+#include "core/web/ws_connection.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -33,6 +34,13 @@ struct server_options {
     std::size_t max_connections = 20'000;  // beyond this, new connections are closed at once
 };
 
+// What to do with a websocket upgrade request: refuse it with an HTTP
+// response, or accept it and run `session` on the connection.
+struct upgrade_decision {
+    std::optional<response> refusal;
+    std::function<net::awaitable<void>(ws_connection)> session;
+};
+
 class server {
 public:
     using request_handler = std::function<response(request&)>;
@@ -45,6 +53,11 @@ public:
     server(server const&) = delete;
     server& operator=(server const&) = delete;
     ~server();
+
+    // Handles websocket upgrade requests (without one, they are ordinary
+    // requests). Set before start().
+    using upgrade_handler = std::function<upgrade_decision(request const&)>;
+    void on_upgrade(upgrade_handler handler);
 
     // Binds and starts accepting. Throws std::runtime_error naming the
     // address when it cannot bind or the TLS files cannot be loaded.

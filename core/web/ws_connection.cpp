@@ -1,0 +1,245 @@
+#include "core/web/ws_connection.hpp"
+
+#include "core/web/ws_upgrade.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+#include <boost/beast/websocket/stream.hpp>
+#include <boost/url/parse.hpp>
+#include <openssl/ssl.h>
+
+namespace harness::web {
+
+// Type erasure over the two stream types (plain and TLS), so the rest of
+// the project sees one class and Beast is instantiated here only.
+struct ws_connection::impl {
+    virtual ~impl() = default;
+    virtual net::awaitable<std::optional<std::string>> read() = 0;
+    virtual net::awaitable<void> write(std::shared_ptr<std::string const> text) = 0;
+    virtual net::awaitable<void> close(int code, std::string reason) = 0;
+    virtual void abort() = 0;
+
+    close_status peer;
+    std::string remote;
+};
+
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+template <class Next>
+struct stream_impl final : ws_connection::impl {
+    template <class... Args>
+    explicit stream_impl(Args&&... args) : ws{std::forward<Args>(args)...} {}
+
+    net::awaitable<std::optional<std::string>> read() override {
+        auto [ec, size] = co_await ws.async_read(buffer, use_tuple);
+        if (ec) {
+            if (ec == websocket::error::closed) {
+                peer.code = ws.reason().code;
+                peer.reason = std::string{ws.reason().reason.c_str()};
+            } else {
+                peer.abrupt = true;
+            }
+            co_return std::nullopt;
+        }
+        auto text = beast::buffers_to_string(buffer.data());
+        buffer.consume(size);
+        co_return text;
+    }
+
+    net::awaitable<void> write(std::shared_ptr<std::string const> text) override {
+        ws.text(true);
+        co_await ws.async_write(net::buffer(*text), net::use_awaitable);
+    }
+
+    net::awaitable<void> close(int code, std::string reason) override {
+        websocket::close_reason why{static_cast<websocket::close_code>(code), reason};
+        auto [ec] = co_await ws.async_close(why, use_tuple);
+        (void)ec;  // the peer may already be gone; either way we are done
+    }
+
+    void abort() override {
+        error_code ignored;
+        beast::get_lowest_layer(ws).socket().close(ignored);
+    }
+
+    websocket::stream<Next> ws;
+    beast::flat_buffer buffer;
+};
+
+using plain_impl = stream_impl<beast::tcp_stream>;
+using tls_impl = stream_impl<beast::ssl_stream<beast::tcp_stream>>;
+
+template <class Impl>
+void configure_server(Impl& impl) {
+    auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
+    timeouts.keep_alive_pings = true;  // notice a peer that vanished without a close
+    impl.ws.set_option(timeouts);
+    impl.ws.set_option(websocket::stream_base::decorator([](websocket::response_type& response) {
+        response.set(bhttp::field::server, "dialpad-harness");
+    }));
+    impl.ws.read_message_max(16u << 20);
+}
+
+struct parsed_url {
+    bool tls = false;
+    std::string host;
+    std::string port;
+    std::string target;
+};
+
+parsed_url parse_ws_url(std::string const& url) {
+    auto parsed = boost::urls::parse_uri(url);
+    if (!parsed) throw client_error{"not a valid websocket URL"};
+    parsed_url out;
+    auto const scheme = parsed->scheme();
+    if (scheme == "wss" || scheme == "https")
+        out.tls = true;
+    else if (scheme != "ws" && scheme != "http")
+        throw client_error{"a websocket URL must start with ws:// or wss://"};
+    out.host = parsed->host_address();
+    out.port = parsed->has_port() ? std::string{parsed->port()} : (out.tls ? "443" : "80");
+    out.target = std::string{parsed->encoded_path()};
+    if (out.target.empty()) out.target = "/";
+    if (parsed->has_query()) out.target += "?" + std::string{parsed->encoded_query()};
+    return out;
+}
+
+template <class Impl>
+net::awaitable<void> client_handshake(Impl& impl, parsed_url const& u) {
+    impl.ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    impl.ws.read_message_max(64u << 20);
+    websocket::response_type response;
+    auto [ec] = co_await impl.ws.async_handshake(response, u.host + ":" + u.port, u.target, use_tuple);
+    if (ec == websocket::error::upgrade_declined)
+        throw ws_refused{static_cast<int>(response.result_int()), response.body()};
+    if (ec) throw client_error{"websocket handshake with " + u.host + ":" + u.port + " failed: " + ec.message()};
+}
+
+}  // namespace
+
+ws_refused::ws_refused(int status, std::string body)
+    : client_error{"the server refused the websocket upgrade with HTTP " + std::to_string(status)},
+      status_{status},
+      body_{std::move(body)} {}
+
+ws_connection::ws_connection(std::unique_ptr<impl> p) : impl_{std::move(p)} {}
+ws_connection::ws_connection(ws_connection&&) noexcept = default;
+ws_connection& ws_connection::operator=(ws_connection&&) noexcept = default;
+ws_connection::~ws_connection() = default;
+
+net::awaitable<std::optional<std::string>> ws_connection::read() {
+    auto result = co_await impl_->read();
+    co_return result;
+}
+
+net::awaitable<void> ws_connection::write(std::shared_ptr<std::string const> text) {
+    co_await impl_->write(std::move(text));
+}
+
+net::awaitable<void> ws_connection::close(int code, std::string reason) {
+    co_await impl_->close(code, std::move(reason));
+}
+
+void ws_connection::abort() { impl_->abort(); }
+std::function<void()> ws_connection::aborter() const {
+    return [connection = impl_.get()] { connection->abort(); };
+}
+close_status const& ws_connection::peer_close() const { return impl_->peer; }
+std::string const& ws_connection::remote_address() const { return impl_->remote; }
+
+net::awaitable<ws_connection> ws_connection::connect(std::string url, client_options options) {
+    auto const u = parse_ws_url(url);
+    auto executor = co_await net::this_coro::executor;
+    tcp::resolver resolver{executor};
+    auto [resolve_ec, endpoints] = co_await resolver.async_resolve(u.host, u.port, use_tuple);
+    if (resolve_ec) throw client_error{"cannot resolve " + u.host + ": " + resolve_ec.message()};
+    beast::tcp_stream stream{executor};
+    stream.expires_after(options.timeout);
+    auto [connect_ec, endpoint] = co_await stream.async_connect(endpoints, use_tuple);
+    if (connect_ec) throw client_error{"cannot connect to " + u.host + ":" + u.port + ": " + connect_ec.message()};
+    stream.expires_never();  // the websocket's own timeouts take over
+
+    if (!u.tls) {
+        auto p = std::make_unique<plain_impl>(std::move(stream));
+        p->remote = endpoint.address().to_string();
+        co_await client_handshake(*p, u);
+        co_return ws_connection{std::move(p)};
+    }
+    // The context must outlive the stream: keep it beside the connection.
+    auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
+    context->set_options(net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                         net::ssl::context::no_tlsv1_1);
+    if (options.verify_tls) {
+        error_code ec;
+        if (options.ca_file)
+            context->load_verify_file(*options.ca_file, ec);
+        else
+            context->set_default_verify_paths(ec);
+        if (ec) throw client_error{"cannot load trusted certificates: " + ec.message()};
+        context->set_verify_mode(net::ssl::verify_peer);
+    } else {
+        context->set_verify_mode(net::ssl::verify_none);
+    }
+    struct owning_tls_impl final : ws_connection::impl {
+        owning_tls_impl(std::shared_ptr<net::ssl::context> c, beast::tcp_stream s)
+            : context{std::move(c)}, inner{std::move(s), *context} {}
+        net::awaitable<std::optional<std::string>> read() override {
+            auto r = co_await inner.read();
+            peer = inner.peer;
+            co_return r;
+        }
+        net::awaitable<void> write(std::shared_ptr<std::string const> t) override { co_await inner.write(std::move(t)); }
+        net::awaitable<void> close(int c, std::string r) override { co_await inner.close(c, std::move(r)); }
+        void abort() override { inner.abort(); }
+        std::shared_ptr<net::ssl::context> context;
+        tls_impl inner;
+    };
+    auto p = std::make_unique<owning_tls_impl>(context, std::move(stream));
+    p->remote = endpoint.address().to_string();
+    auto& ssl = p->inner.ws.next_layer();
+    if (!SSL_set_tlsext_host_name(ssl.native_handle(), u.host.c_str()))
+        throw client_error{"cannot set TLS server name for " + u.host};
+    if (options.verify_tls) ssl.set_verify_callback(net::ssl::host_name_verification(u.host));
+    beast::get_lowest_layer(p->inner.ws).expires_after(options.timeout);
+    auto [handshake_ec] = co_await ssl.async_handshake(net::ssl::stream_base::client, use_tuple);
+    if (handshake_ec)
+        throw client_error{"TLS handshake with " + u.host + ":" + u.port + " failed: " + handshake_ec.message()};
+    beast::get_lowest_layer(p->inner.ws).expires_never();
+    co_await client_handshake(p->inner, u);
+    co_return ws_connection{std::move(p)};
+}
+
+net::awaitable<ws_connection> accept_websocket(beast::tcp_stream stream, beast_request request,
+                                               std::string remote_address) {
+    stream.expires_never();
+    auto p = std::make_unique<plain_impl>(std::move(stream));
+    p->remote = std::move(remote_address);
+    configure_server(*p);
+    co_await p->ws.async_accept(request, net::use_awaitable);
+    co_return ws_connection{std::move(p)};
+}
+
+net::awaitable<ws_connection> accept_websocket(beast::ssl_stream<beast::tcp_stream> stream, beast_request request,
+                                               std::string remote_address) {
+    beast::get_lowest_layer(stream).expires_never();
+    auto p = std::make_unique<tls_impl>(std::move(stream));
+    p->remote = std::move(remote_address);
+    configure_server(*p);
+    co_await p->ws.async_accept(request, net::use_awaitable);
+    co_return ws_connection{std::move(p)};
+}
+
+}  // namespace harness::web
