@@ -2,14 +2,16 @@
 
 #include "core/version.hpp"
 #include "mockserver/api_error.hpp"
+#include "mockserver/feed_hub.hpp"
 #include "mockserver/request_journal.hpp"
 
 #include <nlohmann/json.hpp>
 
 namespace harness::mock {
 
-admin_api::admin_api(request_journal& journal, admin_actions actions)
-    : journal_{journal}, actions_{std::move(actions)} {}
+admin_api::admin_api(request_journal& journal, feed_hub& feed, clock const& time_source, virtual_clock* steerable,
+                     admin_actions actions)
+    : journal_{journal}, feed_{feed}, clock_{time_source}, steerable_{steerable}, actions_{std::move(actions)} {}
 
 bool admin_api::owns(std::string_view path) { return path == "/__admin" || path.starts_with("/__admin/"); }
 
@@ -57,7 +59,131 @@ web::response admin_api::handle(web::request const& request) {
         }
         return web::response::json(200, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     }
+    if (path == "/__admin/events") {
+        if (request.method != "POST") return method_not_allowed("POST");
+        return events(request);
+    }
+    if (path == "/__admin/deliveries") {
+        if (request.method == "DELETE") {
+            feed_.clear_deliveries();
+            return web::response::json(200, R"({"cleared":true})");
+        }
+        if (request.method != "GET") return method_not_allowed("GET, DELETE");
+        nlohmann::json body;
+        body["deliveries"] = feed_.deliveries_json();
+        return web::response::json(200, body.dump());
+    }
+    if (path == "/__admin/connections" || path.starts_with("/__admin/connections/")) return connections(request);
+    if (path == "/__admin/clock" || path == "/__admin/clock/advance") return clock_endpoint(request);
     return error_response(404, "no such admin endpoint: " + path, "notFound");
+}
+
+namespace {
+
+// The admin body as JSON (an empty body is {}), or an error response.
+std::optional<nlohmann::json> admin_body(web::request const& request, web::response& error) {
+    if (request.body.find_first_not_of(" \t\r\n") == std::string::npos) return nlohmann::json::object();
+    auto body = nlohmann::json::parse(request.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) {
+        error = error_response(400, "the request body must be a JSON object");
+        return std::nullopt;
+    }
+    return body;
+}
+
+}  // namespace
+
+web::response admin_api::events(web::request const& request) {
+    web::response error;
+    auto const body = admin_body(request, error);
+    if (!body) return error;
+    auto const type = body->find("type");
+    if (type == body->end() || !type->is_string() || !parse_subscription_kind(type->get<std::string>()))
+        return error_response(400, "field 'type' must be one of call, sms, contact, agent_status, changelog");
+    auto const kind = *parse_subscription_kind(type->get<std::string>());
+    std::string event_json;
+    if (auto const raw = body->find("raw"); raw != body->end()) {
+        if (!raw->is_string()) return error_response(400, "field 'raw' must be a string: the exact event text");
+        event_json = raw->get<std::string>();
+    } else if (auto const payload = body->find("payload"); payload != body->end() && payload->is_object()) {
+        // Re-parse as ordered so the event keeps the key order it was given.
+        auto const ordered = nlohmann::ordered_json::parse(request.body, nullptr, false);
+        event_json = ordered["payload"].dump();
+    } else {
+        return error_response(400, "give the event as 'payload' (a JSON object) or 'raw' (its exact text)");
+    }
+    if (!nlohmann::json::accept(event_json))
+        return error_response(400, "the event is not valid JSON");
+    auto const deliveries = feed_.deliver(kind, event_json);
+    nlohmann::json response;
+    auto& list = response["delivered"] = nlohmann::json::array();
+    for (auto const& d : deliveries) {
+        nlohmann::json subscriptions = nlohmann::json::array();
+        for (auto id : d.subscriptions) subscriptions.push_back(std::to_string(id));
+        list.push_back({{"connection", d.connection}, {"websocket", std::to_string(d.websocket)},
+                        {"subscriptions", subscriptions}});
+    }
+    return web::response::json(200, response.dump());
+}
+
+web::response admin_api::connections(web::request const& request) {
+    auto const& path = request.path;
+    if (path == "/__admin/connections") {
+        if (request.method != "GET") return error_response(405, "method " + request.method + " is not allowed");
+        nlohmann::json body;
+        body["connections"] = feed_.connections_json();
+        return web::response::json(200, body.dump());
+    }
+    // /__admin/connections/{id}/close
+    auto const rest = std::string_view{path}.substr(std::string_view{"/__admin/connections/"}.size());
+    auto const slash = rest.find('/');
+    if (slash == std::string_view::npos || rest.substr(slash) != "/close")
+        return error_response(404, "no such admin endpoint: " + path, "notFound");
+    if (request.method != "POST") return error_response(405, "method " + request.method + " is not allowed");
+    std::uint64_t id = 0;
+    try {
+        id = std::stoull(std::string{rest.substr(0, slash)});
+    } catch (...) {
+        return error_response(404, "no connection " + std::string{rest.substr(0, slash)}, "notFound");
+    }
+    web::response error;
+    auto const body = admin_body(request, error);
+    if (!body) return error;
+    bool const abrupt = body->value("abrupt", false);
+    int const code = body->value("code", 1000);
+    std::string const reason = body->value("reason", std::string{});
+    if (!abrupt && (code < 1000 || code > 4999 || code == 1005 || code == 1006))
+        return error_response(400, "field 'code' must be a websocket close code from 1000 to 4999");
+    if (!feed_.close_connection(id, code, reason, abrupt))
+        return error_response(404, "no connection " + std::to_string(id), "notFound");
+    return web::response::json(200, R"({"closing":true})");
+}
+
+web::response admin_api::clock_endpoint(web::request const& request) {
+    auto describe = [&] {
+        nlohmann::ordered_json body;
+        body["virtual"] = steerable_ != nullptr;
+        body["scale"] = steerable_ ? steerable_->scale() : 1.0;
+        body["now_ms"] = unix_millis(clock_.wall_now());
+        body["monotonic_ns"] = clock_.now().time_since_epoch().count();
+        return web::response::json(200, body.dump());
+    };
+    if (request.path == "/__admin/clock") {
+        if (request.method != "GET") return error_response(405, "method " + request.method + " is not allowed");
+        return describe();
+    }
+    if (request.method != "POST") return error_response(405, "method " + request.method + " is not allowed");
+    if (!steerable_)
+        return error_response(409, "the mock runs on the system clock; start it with --clock virtual to move time",
+                              "conflict");
+    web::response error;
+    auto const body = admin_body(request, error);
+    if (!body) return error;
+    auto const seconds = body->find("seconds");
+    if (seconds == body->end() || !seconds->is_number() || seconds->get<double>() < 0)
+        return error_response(400, "field 'seconds' must be a number >= 0");
+    steerable_->advance(std::chrono::duration_cast<mono_duration>(std::chrono::duration<double>(seconds->get<double>())));
+    return describe();
 }
 
 }  // namespace harness::mock

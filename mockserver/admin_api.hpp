@@ -2,6 +2,7 @@
 // The test-control API under /__admin/ (WireMock's convention): health,
 // reset, and the request journal. Served to loopback clients only.
 
+#include "core/clock/virtual_clock.hpp"
 #include "core/web/http_message.hpp"
 
 #include <functional>
@@ -9,6 +10,7 @@
 namespace harness::mock {
 
 class request_journal;
+class feed_hub;
 
 struct admin_actions {
     std::function<void()> reset;  // drops every resource, keeps the keys
@@ -16,12 +18,21 @@ struct admin_actions {
 
 class admin_api {
 public:
-    admin_api(request_journal& journal, admin_actions actions);
+    // `steerable`: the virtual clock tests may move; null on the system clock.
+    admin_api(request_journal& journal, feed_hub& feed, clock const& time_source, virtual_clock* steerable,
+              admin_actions actions);
     static bool owns(std::string_view path);
     web::response handle(web::request const& request);
 
 private:
+    web::response events(web::request const& request);
+    web::response connections(web::request const& request);
+    web::response clock_endpoint(web::request const& request);
+
     request_journal& journal_;
+    feed_hub& feed_;
+    clock const& clock_;
+    virtual_clock* steerable_;
     admin_actions actions_;
 };
 

@@ -53,14 +53,17 @@ std::string mock_endpoints::ready_line() const {
 }
 
 struct mock_server::impl {
-    impl(net::any_io_executor executor, mock_options o, clock& time_source)
+    impl(net::any_io_executor executor, mock_options o, clock& time_source, virtual_clock* steerable)
         : options{std::move(o)},
           time{time_source},
           keys{options.api_keys.empty() ? std::vector<api_key>{{std::string{k_default_api_key}, std::string{k_default_company}}}
                                         : options.api_keys},
           tokens{time_source},
           limiter{time_source},
-          admin{journal, admin_actions{[this] {
+          feed{executor, store, tokens, time_source, options.feed},
+          admin{journal, feed, time_source, steerable, admin_actions{[this] {
+                    feed.close_all();
+                    feed.clear_deliveries();
                     store.clear();
                     limiter.clear();
                 }}},
@@ -71,7 +74,14 @@ struct mock_server::impl {
                                      .tls_private_key_file = options.tls_private_key_file,
                                      .request_timeout = options.request_timeout},
                  [this](web::request& request) { return handle(request); },
-                 [](int status, std::string const& message) { return error_response(status, message); }} {}
+                 [](int status, std::string const& message) { return error_response(status, message); }} {
+        server.on_upgrade([this](web::request const& request) {
+            if (feed_hub::owns(request.path)) return feed.upgrade(request);
+            web::upgrade_decision refuse;
+            refuse.refusal = error_response(404, "no websocket at " + request.path, "notFound");
+            return refuse;
+        });
+    }
 
     web::response handle(web::request& request) {
         web::response response;
@@ -83,6 +93,8 @@ struct mock_server::impl {
             response = rest->handle(request, company);
         else if (is_admin)
             response = admin.handle(request);
+        else if (feed_hub::owns(request.path))
+            response = error_response(426, "connect to " + request.path + " with a websocket", "upgradeRequired");
         else
             response = error_response(404, "no such endpoint: " + request.path, "notFound");
         allow_cross_origin(request, response);
@@ -101,14 +113,16 @@ struct mock_server::impl {
     resource_store store;
     rate_limiter limiter;
     request_journal journal;
+    feed_hub feed;
     admin_api admin;
     web::server server;
     std::optional<resource_renderer> renderer;  // needs the bound port
     std::optional<rest_api> rest;
 };
 
-mock_server::mock_server(net::any_io_executor executor, mock_options options, clock& time_source)
-    : impl_{std::make_unique<impl>(std::move(executor), std::move(options), time_source)} {}
+mock_server::mock_server(net::any_io_executor executor, mock_options options, clock& time_source,
+                         virtual_clock* steerable)
+    : impl_{std::make_unique<impl>(std::move(executor), std::move(options), time_source, steerable)} {}
 
 mock_server::~mock_server() = default;
 
@@ -131,6 +145,9 @@ mock_endpoints mock_server::start() {
     return endpoints;
 }
 
-void mock_server::stop() { impl_->server.stop(); }
+void mock_server::stop() {
+    impl_->feed.close_all();
+    impl_->server.stop();
+}
 
 }  // namespace harness::mock

@@ -3,9 +3,10 @@
 // the event websocket, on one port, on one executor. Tests embed it
 // in-process; main.cpp wraps it in a command line.
 
-#include "core/clock/clock.hpp"
+#include "core/clock/virtual_clock.hpp"
 #include "core/net/asio_fwd.hpp"
 #include "mockserver/api_keys.hpp"
+#include "mockserver/feed_hub.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -30,6 +31,7 @@ struct mock_options {
     bool rate_limits = false;  // true: Dialpad's documented limits
     // How long a client may take to send one request before it is dropped.
     std::chrono::milliseconds request_timeout{10'000};
+    feed_options feed;  // the event websocket: bad tokens, the hourly cut, fan-out
 };
 
 // Where a started mock can be reached; what the ready line prints.
@@ -45,7 +47,10 @@ struct mock_endpoints {
 
 class mock_server {
 public:
-    mock_server(net::any_io_executor executor, mock_options options, clock& time_source);
+    // `steerable` is the virtual clock the admin API may move (usually the
+    // same object as `time_source`); null when running on the system clock.
+    mock_server(net::any_io_executor executor, mock_options options, clock& time_source,
+                virtual_clock* steerable = nullptr);
     ~mock_server();
 
     // Binds and starts serving; throws std::runtime_error when it cannot.

@@ -18,7 +18,7 @@ mock::mock_options mock_fixture::default_options() {
 mock_fixture::mock_fixture(mock::mock_options options)
     : clock_{0.0, wall_time{std::chrono::seconds{k_fixture_start_unix_seconds}}},
       ioc_{std::make_unique<boost::asio::io_context>(1)} {
-    server_ = std::make_unique<mock::mock_server>(ioc_->get_executor(), std::move(options), clock_);
+    server_ = std::make_unique<mock::mock_server>(ioc_->get_executor(), std::move(options), clock_, &clock_);
     endpoints_ = server_->start();
     thread_ = std::thread{[this] { ioc_->run(); }};
 }

@@ -1,0 +1,370 @@
+#include "mockserver/feed_hub.hpp"
+
+#include "core/clock/clock_timer.hpp"
+#include "core/jwt/jwt.hpp"
+#include "core/log/log.hpp"
+#include "core/net/spawn.hpp"
+#include "mockserver/api_error.hpp"
+#include "mockserver/event_router.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <map>
+
+namespace harness::mock {
+namespace {
+
+using namespace boost::asio::experimental::awaitable_operators;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// Deliveries kept for GET /__admin/deliveries; the oldest go first.
+constexpr std::size_t k_journal_capacity = 200'000;
+
+// Close codes (RFC 6455).
+constexpr int k_going_away = 1001;
+constexpr int k_policy_violation = 1008;
+
+// Which deliveries a connection may receive: every subscription under its
+// websocket, or one subscription.
+struct feed_scope {
+    std::int64_t websocket_id = 0;
+    std::optional<std::int64_t> subscription_id;
+    std::string company;
+};
+
+// What the writer does once its queue is empty.
+struct close_plan {
+    int code = 1000;
+    std::string reason;
+    bool abrupt = false;
+};
+
+struct sent_record {
+    std::uint64_t sequence;
+    std::uint64_t connection;
+    std::uint64_t event;
+    std::size_t bytes;
+};
+
+}  // namespace
+
+// One live connection. Cycle: accepted -> reader, writer and lifetime run
+// together -> the first to see the end (client left, hour cut, admin close,
+// slow consumer) tells the others, and all three return.
+class feed_session {
+public:
+    feed_session(net::any_io_executor executor, std::uint64_t id, feed_scope scope, web::ws_connection ws,
+                 clock& time_source, feed_options const& options)
+        : id_{id},
+          scope_{std::move(scope)},
+          ws_{std::move(ws)},
+          wake_{executor},
+          lifetime_timer_{executor, time_source},
+          opened_{time_source.now()},
+          options_{options} {}
+
+    net::awaitable<void> run() { co_await (reader() && writer() && lifetime()); }
+
+    // Queues a frame; a consumer that has fallen `queue_limit` frames behind
+    // is closed instead of slowing anyone down.
+    bool enqueue(std::shared_ptr<std::string const> frame, std::uint64_t event) {
+        if (gone_ || plan_) return false;
+        if (queue_.size() >= options_.queue_limit) {
+            dropped_ += queue_.size() + 1;
+            queue_.clear();
+            HLOG(warn, "feed.slow_consumer").field("conn", id_).field("limit", options_.queue_limit);
+            end(close_plan{k_policy_violation,
+                           "consumer too slow: more than " + std::to_string(options_.queue_limit) + " events queued",
+                           false});
+            return false;
+        }
+        queue_.push_back({std::move(frame), event});
+        wake_.cancel();
+        return true;
+    }
+
+    // Ends the connection once the writer gets to it.
+    void end(close_plan plan) {
+        if (gone_ || plan_) return;
+        if (plan.abrupt) {
+            plan_ = std::move(plan);
+            ws_.abort();  // at once: the reader and writer see the end
+            return;
+        }
+        plan_ = std::move(plan);
+        wake_.cancel();
+    }
+
+    std::uint64_t id() const { return id_; }
+    feed_scope const& scope() const { return scope_; }
+    mono_time opened() const { return opened_; }
+    std::string const& remote() const { return ws_.remote_address(); }
+    std::uint64_t frames_sent() const { return frames_sent_; }
+    std::uint64_t bytes_sent() const { return bytes_sent_; }
+    std::uint64_t dropped() const { return dropped_; }
+    std::size_t queued() const { return queue_.size(); }
+    std::deque<sent_record>* journal = nullptr;
+    std::uint64_t* journal_sequence = nullptr;
+
+private:
+    net::awaitable<void> reader() {
+        // Dialpad ignores what clients send (some send "Hello World!");
+        // Beast answers pings.
+        for (;;) {
+            auto message = co_await ws_.read();
+            if (!message) break;
+        }
+        gone_ = true;
+        wake_.cancel();
+        lifetime_timer_.cancel();
+    }
+
+    net::awaitable<void> writer() {
+        for (;;) {
+            while (queue_.empty() && !plan_ && !gone_) {
+                wake_.expires_at(net::steady_timer::time_point::max());
+                auto [ec] = co_await wake_.async_wait(use_tuple);
+                (void)ec;
+            }
+            if (gone_) co_return;
+            if (!queue_.empty()) {
+                auto item = std::move(queue_.front());
+                queue_.pop_front();
+                try {
+                    co_await ws_.write(item.frame);
+                } catch (boost::system::system_error const&) {
+                    ws_.abort();
+                    co_return;  // the reader sees the end and stops the rest
+                }
+                ++frames_sent_;
+                bytes_sent_ += item.frame->size();
+                if (journal) {
+                    if (journal->size() >= k_journal_capacity) journal->pop_front();
+                    journal->push_back({++*journal_sequence, id_, item.event, item.frame->size()});
+                }
+                continue;
+            }
+            if (plan_ && !plan_->abrupt) {
+                co_await ws_.close(plan_->code, plan_->reason);
+                lifetime_timer_.cancel();
+            }
+            co_return;
+        }
+    }
+
+    net::awaitable<void> lifetime() {
+        auto const cut_at = opened_ + std::chrono::duration_cast<mono_duration>(options_.connection_ttl);
+        auto const reached = co_await lifetime_timer_.wait_until(cut_at);
+        if (!reached || gone_) co_return;
+        HLOG(info, "feed.hour_cut").field("conn", id_);
+        end(options_.hour_cut == hour_cut_style::abrupt ? close_plan{0, "", true}
+                                                        : close_plan{k_going_away, "going away", false});
+    }
+
+    struct queued_frame {
+        std::shared_ptr<std::string const> frame;
+        std::uint64_t event;
+    };
+
+    std::uint64_t id_;
+    feed_scope scope_;
+    web::ws_connection ws_;
+    net::steady_timer wake_;
+    clock_timer lifetime_timer_;
+    mono_time opened_;
+    feed_options const& options_;
+    std::deque<queued_frame> queue_;
+    std::optional<close_plan> plan_;
+    bool gone_ = false;
+    std::uint64_t frames_sent_ = 0, bytes_sent_ = 0, dropped_ = 0;
+};
+
+struct feed_hub::state {
+    net::any_io_executor executor;
+    resource_store& store;
+    token_service const& tokens;
+    clock& time;
+    feed_options options;
+    std::uint64_t next_connection = 1;
+    std::uint64_t next_event = 1;
+    std::uint64_t sent_sequence = 0;
+    std::map<std::uint64_t, std::shared_ptr<feed_session>> sessions{};
+    std::deque<sent_record> sent{};
+
+    // The scope a token grants, or nullopt for a bad token.
+    std::optional<feed_scope> scope_of(std::string_view token) const {
+        auto const claims = tokens.verify(token);
+        if (!claims) return std::nullopt;
+        // endpoint:<websocket>:* or endpoint:<websocket>:<kind>:<subscription>
+        std::vector<std::string> parts;
+        std::string_view sub{claims->subject};
+        while (true) {
+            auto const colon = sub.find(':');
+            parts.emplace_back(sub.substr(0, colon));
+            if (colon == std::string_view::npos) break;
+            sub.remove_prefix(colon + 1);
+        }
+        if (parts.size() < 3 || parts[0] != "endpoint") return std::nullopt;
+        feed_scope scope;
+        try {
+            scope.websocket_id = std::stoll(parts[1]);
+            if (parts.size() == 4) scope.subscription_id = std::stoll(parts[3]);
+        } catch (...) {
+            return std::nullopt;
+        }
+        if (!(parts.size() == 3 && parts[2] == "*") && parts.size() != 4) return std::nullopt;
+        auto const ws = store.endpoints().find(scope.websocket_id);
+        if (ws == store.endpoints().end() || ws->second.type != endpoint_type::websocket) return std::nullopt;
+        scope.company = ws->second.company;
+        if (scope.subscription_id) {
+            auto const s = store.subscriptions().find(*scope.subscription_id);
+            if (s == store.subscriptions().end() || s->second.endpoint_id != scope.websocket_id) return std::nullopt;
+        }
+        return scope;
+    }
+};
+
+namespace {
+
+net::awaitable<void> run_feed(std::shared_ptr<feed_hub::state> hub, feed_scope scope, web::ws_connection ws) {
+    auto const id = hub->next_connection++;
+    auto session =
+        std::make_shared<feed_session>(hub->executor, id, std::move(scope), std::move(ws), hub->time, hub->options);
+    session->journal = &hub->sent;
+    session->journal_sequence = &hub->sent_sequence;
+    hub->sessions[id] = session;
+    HLOG(info, "feed.open").field("conn", id).field("websocket", session->scope().websocket_id);
+    try {
+        co_await session->run();
+    } catch (...) {
+        hub->sessions.erase(id);
+        throw;
+    }
+    hub->sessions.erase(id);
+    HLOG(info, "feed.closed").field("conn", id).field("frames", session->frames_sent());
+}
+
+net::awaitable<void> close_bad_token(web::ws_connection ws) {
+    co_await ws.close(k_policy_violation, "invalid or expired token");
+    for (;;) {  // drain until the close handshake ends
+        auto message = co_await ws.read();
+        if (!message) break;
+    }
+}
+
+}  // namespace
+
+feed_hub::feed_hub(net::any_io_executor executor, resource_store& store, token_service const& tokens,
+                   clock& time_source, feed_options options)
+    : state_{std::make_shared<state>(state{std::move(executor), store, tokens, time_source, options})} {}
+
+feed_hub::~feed_hub() = default;
+
+bool feed_hub::owns(std::string_view path) { return path.starts_with("/events/") || path == "/events"; }
+
+web::upgrade_decision feed_hub::upgrade(web::request const& request) {
+    web::upgrade_decision decision;
+    std::string_view const path{request.path};
+    auto const token = path.starts_with("/events/") ? path.substr(8) : std::string_view{};
+    auto scope = state_->scope_of(token);
+    if (!scope) {
+        HLOG(info, "feed.bad_token").field("mode", state_->options.bad_token == bad_token_mode::reject ? "reject" : "close");
+        if (state_->options.bad_token == bad_token_mode::reject) {
+            decision.refusal = error_response(401, "the websocket token is invalid or expired", "unauthorized");
+            return decision;
+        }
+        decision.session = [](web::ws_connection ws) { return close_bad_token(std::move(ws)); };
+        return decision;
+    }
+    decision.session = [hub = state_, s = *scope](web::ws_connection ws) { return run_feed(hub, s, std::move(ws)); };
+    return decision;
+}
+
+std::vector<delivery> feed_hub::deliver(subscription_kind family, std::string const& event_json) {
+    auto& s = *state_;
+    auto const event_id = s.next_event++;
+    std::vector<delivery> result;
+    auto const facts = read_event_facts(family, event_json);
+    if (!facts) return result;
+
+    // One encoding per websocket, shared by all its connections.
+    std::map<std::int64_t, std::shared_ptr<std::string const>> encoded;
+    auto frame_for = [&](std::int64_t websocket_id) {
+        auto& frame = encoded[websocket_id];
+        if (!frame) {
+            auto const& ws = s.store.endpoints().at(websocket_id);
+            frame = std::make_shared<std::string const>(
+                ws.secret ? jwt::sign_hs256(jwt::make_header(jwt::algorithm::hs256), event_json, *ws.secret)
+                          : event_json);
+        }
+        return frame;
+    };
+
+    // The newest connection per websocket, when only it should receive.
+    std::map<std::int64_t, std::uint64_t> newest;
+    for (auto const& [id, session] : s.sessions) newest[session->scope().websocket_id] = id;
+
+    for (auto const& [id, session] : s.sessions) {
+        auto const& scope = session->scope();
+        if (!s.store.endpoints().contains(scope.websocket_id)) continue;  // deleted: no more delivery
+        if (s.options.fanout == fanout_mode::newest && newest[scope.websocket_id] != id) continue;
+        delivery d{id, scope.websocket_id, {}};
+        for (auto const& [sub_id, sub] : s.store.subscriptions()) {
+            if (sub.endpoint_id != scope.websocket_id) continue;
+            if (scope.subscription_id && *scope.subscription_id != sub_id) continue;
+            if (subscription_matches(sub, *facts)) d.subscriptions.push_back(sub_id);
+        }
+        if (d.subscriptions.empty()) continue;
+        if (session->enqueue(frame_for(scope.websocket_id), event_id)) result.push_back(std::move(d));
+    }
+    return result;
+}
+
+nlohmann::json feed_hub::connections_json() const {
+    auto list = nlohmann::json::array();
+    auto const now = state_->time.now();
+    for (auto const& [id, session] : state_->sessions) {
+        nlohmann::ordered_json j;
+        j["id"] = id;
+        j["websocket"] = std::to_string(session->scope().websocket_id);
+        j["subscription"] = session->scope().subscription_id
+                                ? nlohmann::ordered_json(std::to_string(*session->scope().subscription_id))
+                                : nlohmann::ordered_json(nullptr);
+        j["company"] = session->scope().company;
+        j["remote"] = session->remote();
+        j["age_seconds"] = std::chrono::duration<double>(now - session->opened()).count();
+        j["frames_sent"] = session->frames_sent();
+        j["bytes_sent"] = session->bytes_sent();
+        j["queued"] = session->queued();
+        j["dropped"] = session->dropped();
+        list.push_back(nlohmann::json::parse(j.dump()));
+    }
+    return list;
+}
+
+bool feed_hub::close_connection(std::uint64_t id, int code, std::string reason, bool abrupt) {
+    auto const it = state_->sessions.find(id);
+    if (it == state_->sessions.end()) return false;
+    it->second->end(close_plan{code, std::move(reason), abrupt});
+    return true;
+}
+
+nlohmann::json feed_hub::deliveries_json() const {
+    auto list = nlohmann::json::array();
+    for (auto const& r : state_->sent)
+        list.push_back({{"seq", r.sequence}, {"connection", r.connection}, {"event", r.event}, {"bytes", r.bytes}});
+    return list;
+}
+
+void feed_hub::clear_deliveries() { state_->sent.clear(); }
+
+void feed_hub::close_all() {
+    for (auto const& [id, session] : state_->sessions) session->end(close_plan{k_going_away, "server shutting down", false});
+}
+
+}  // namespace harness::mock

@@ -1,0 +1,87 @@
+#pragma once
+// The event websocket, `/events/<token>`: checks each connection's token,
+// keeps the live connections with their scope, routes every injected event
+// to the connections whose subscriptions match, encodes it per websocket
+// (plain JSON, or an HS256 JWT when the websocket has a secret), and cuts
+// each connection an hour (configurable, on the injected clock) after it
+// opened.
+//
+// Single-threaded: everything runs on the mock's executor.
+
+#include "core/clock/clock.hpp"
+#include "core/net/asio_fwd.hpp"
+#include "core/web/http_server.hpp"
+#include "mockserver/resource_store.hpp"
+#include "mockserver/token_service.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace harness::mock {
+
+// What happens to a connection whose token is invalid, expired, foreign or
+// missing. Dialpad's demo says such a connection "is immediately closed".
+enum class bad_token_mode {
+    reject,  // refuse the upgrade: HTTP 401 with a JSON error body
+    close,   // accept, then close with 1008 (policy violation)
+};
+// How the hourly cut looks to the client.
+enum class hour_cut_style {
+    abrupt,       // TCP close, no close frame (what a Cloud Run cut is believed to be)
+    close_frame,  // close frame 1001 "going away"
+};
+// Who receives an event when several connections share a websocket.
+enum class fanout_mode { all, newest };
+
+struct feed_options {
+    bad_token_mode bad_token = bad_token_mode::close;
+    std::chrono::seconds connection_ttl{3600};
+    hour_cut_style hour_cut = hour_cut_style::abrupt;
+    fanout_mode fanout = fanout_mode::all;
+    std::size_t queue_limit = 4096;  // frames waiting for one slow consumer before it is closed
+};
+
+// One connection an event was queued for.
+struct delivery {
+    std::uint64_t connection = 0;
+    std::int64_t websocket = 0;
+    std::vector<std::int64_t> subscriptions;  // the matching ones
+};
+
+class feed_hub {
+public:
+    feed_hub(net::any_io_executor executor, resource_store& store, token_service const& tokens, clock& time_source,
+             feed_options options);
+    ~feed_hub();
+
+    static bool owns(std::string_view path);  // /events/...
+    // The upgrade handler for /events/<token>.
+    web::upgrade_decision upgrade(web::request const& request);
+
+    // Routes an event of `family` (its exact JSON text) and queues it for
+    // every matching connection. Returns who gets it.
+    std::vector<delivery> deliver(subscription_kind family, std::string const& event_json);
+
+    // Live connections, for GET /__admin/connections.
+    nlohmann::json connections_json() const;
+    // Closes connection `id` with a close frame, or abruptly. False if unknown.
+    bool close_connection(std::uint64_t id, int code, std::string reason, bool abrupt);
+    // What each connection was sent, in order (GET /__admin/deliveries).
+    nlohmann::json deliveries_json() const;
+    void clear_deliveries();
+    // Closes every connection (server shutdown, reset).
+    void close_all();
+
+    struct state;  // the implementation's; opaque here
+
+private:
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace harness::mock
