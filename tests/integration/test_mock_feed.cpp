@@ -1,0 +1,279 @@
+// dialpad-mock's event websocket: token scopes, routing, signing, bad
+// tokens, the hourly cut in virtual time, fan-out, admin control.
+
+#include "core/jwt/jwt.hpp"
+#include "tests/support/mock_fixture.hpp"
+#include "tests/support/ws_test_client.hpp"
+
+#include <doctest/doctest.h>
+
+using harness::test::mock_fixture;
+using harness::test::ws_test_client;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string call_event(std::int64_t call_id, std::string const& state, std::string const& target_type = "user",
+                       std::int64_t target_id = 5100000000000001) {
+    return R"({"call_id": )" + std::to_string(call_id) + R"(, "state": ")" + state +
+           R"(", "direction": "inbound", "total_duration": 8951.029999999999, "target": {"id": )" +
+           std::to_string(target_id) + R"(, "type": ")" + target_type + R"("}, "event_timestamp": 1767225601250})";
+}
+
+// Injects an event through the admin API, byte for byte; returns the
+// connections it was queued for.
+json inject(mock_fixture& mock, std::string const& type, std::string const& raw) {
+    json body{{"type", type}, {"raw", raw}};
+    return mock.call_json("POST", "/__admin/events", "", body.dump())["delivered"];
+}
+
+struct websocket_setup {
+    std::string id;
+    std::string url;
+};
+
+websocket_setup make_websocket(mock_fixture& mock, std::string const& key = "key-a", std::string const& secret = "") {
+    auto const ws = mock.call_json("POST", "/api/v2/websockets", key, secret.empty() ? "" : R"({"secret":")" + secret + "\"}");
+    return {ws["id"].get<std::string>(), ws["websocket_url"].get<std::string>()};
+}
+
+json subscribe(mock_fixture& mock, std::string const& kind, std::string const& fields, std::string const& key = "key-a") {
+    return mock.call_json("POST", "/api/v2/subscriptions/" + kind, key, "{" + fields + "}");
+}
+
+}  // namespace
+
+TEST_CASE("mock feed: a websocket-wide token gets every subscription's events, byte for byte") {
+    mock_fixture mock;
+    auto const ws = make_websocket(mock);
+    subscribe(mock, "call", R"("endpoint_id":)" + ws.id + R"(,"call_states":["ringing"])");
+    subscribe(mock, "sms", R"("endpoint_id":)" + ws.id + R"(,"direction":"inbound")");
+    ws_test_client client{ws.url};
+    mock.call("GET", "/api/v2/websockets");  // any round trip: the connection is registered by now
+
+    auto const ringing = call_event(1, "ringing");
+    CHECK(inject(mock, "call", ringing).size() == 1);
+    CHECK(inject(mock, "call", call_event(1, "hangup")).empty());  // not a subscribed state
+    std::string const sms = R"({"id":7,"direction":"inbound","from_number":"+14155550142","to_number":["+1"],"message_status":"pending"})";
+    CHECK(inject(mock, "sms", sms).size() == 1);
+    auto const got = client.wait_for_messages(2);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0] == ringing);  // exact bytes: spacing, key order, 8951.029999999999
+    CHECK(got[1] == sms);
+}
+
+TEST_CASE("mock feed: a subscription token gets only its subscription; companies never mix") {
+    mock_fixture mock;
+    auto const ws = make_websocket(mock);
+    auto const calls = subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+    subscribe(mock, "changelog", R"("endpoint_id":)" + ws.id);
+    ws_test_client call_only{calls["websocket"]["websocket_url"].get<std::string>()};
+    auto const other = make_websocket(mock, "key-b");
+    subscribe(mock, "changelog", R"("endpoint_id":)" + other.id, "key-b");
+    ws_test_client other_company{other.url};
+    mock.call("GET", "/api/v2/websockets");
+
+    std::string const change = R"({"action":"operator_removed","changed_by":{"id":1},"date":1767230000000,"target":{"type":"Office","id":2}})";
+    auto const delivered = inject(mock, "changelog", change);
+    CHECK(delivered.size() == 1);  // the other company's connection only
+    CHECK(inject(mock, "call", call_event(2, "connected")).size() == 1);
+    CHECK(call_only.wait_for_messages(1)[0] == call_event(2, "connected"));
+    CHECK(other_company.wait_for_messages(1)[0] == change);
+    CHECK(call_only.messages().size() == 1);
+}
+
+TEST_CASE("mock feed: a websocket with a secret sends each event as an HS256 JWT of its exact bytes") {
+    mock_fixture mock;
+    auto const ws = make_websocket(mock, "key-a", "feed-secret");
+    subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+    ws_test_client client{ws.url};
+    mock.call("GET", "/api/v2/websockets");
+    auto const event = call_event(3, "ringing");
+    inject(mock, "call", event);
+    auto const frame = client.wait_for_messages(1).at(0);
+    CHECK(harness::jwt::verify_hs256(frame, "feed-secret") == harness::jwt::verdict::valid);
+    auto const decoded = harness::jwt::decode(frame);
+    REQUIRE(decoded.has_value());
+    CHECK(decoded->payload == event);
+    CHECK(json::parse(decoded->header_json) == json({{"alg", "HS256"}, {"typ", "JWT"}}));
+}
+
+TEST_CASE("mock feed: subscription filters") {
+    mock_fixture mock;
+    auto const ws = make_websocket(mock);
+    auto const targeted = subscribe(mock, "call", R"("endpoint_id":)" + ws.id + R"(,"target_type":"office","target_id":9,"call_states":["all"])");
+    auto const group = subscribe(mock, "call", R"("endpoint_id":)" + ws.id + R"(,"group_calls_only":true)");
+    auto const sms_all = subscribe(mock, "sms", R"("endpoint_id":)" + ws.id + R"(,"direction":"outbound","status":true,"include_internal":true)");
+    auto const sms_plain = subscribe(mock, "sms", R"("endpoint_id":)" + ws.id + R"(,"direction":"all")");
+    auto const shared = subscribe(mock, "contact", R"("endpoint_id":)" + ws.id + R"(,"contact_type":"shared")");
+    ws_test_client t{targeted["websocket"]["websocket_url"].get<std::string>()};
+    ws_test_client g{group["websocket"]["websocket_url"].get<std::string>()};
+    ws_test_client s_all{sms_all["websocket"]["websocket_url"].get<std::string>()};
+    ws_test_client s_plain{sms_plain["websocket"]["websocket_url"].get<std::string>()};
+    ws_test_client c{shared["websocket"]["websocket_url"].get<std::string>()};
+    mock.call("GET", "/api/v2/websockets");
+
+    auto count = [&](std::string const& type, std::string const& raw) { return inject(mock, type, raw).size(); };
+    CHECK(count("call", call_event(1, "ringing", "office", 9)) == 2);  // targeted, and a group call
+    CHECK(count("call", call_event(2, "ringing", "user", 9)) == 0);    // neither
+    CHECK(count("call", call_event(3, "ringing", "office", 8)) == 1);  // group only
+    auto sms = [](std::string const& direction, std::string const& status, bool internal) {
+        return R"({"id":1,"direction":")" + direction + R"(","from_number":"+1","to_number":["+2"],"is_internal":)" +
+               (internal ? "true" : "false") + R"(,"message_status":")" + status + "\"}";
+    };
+    CHECK(count("sms", sms("outbound", "pending", false)) == 2);
+    CHECK(count("sms", sms("outbound", "success", false)) == 1);  // status follow-up: only with status=true
+    CHECK(count("sms", sms("inbound", "pending", true)) == 0);    // internal: only with include_internal
+    CHECK(count("sms", sms("outbound", "pending", true)) == 1);
+    CHECK(count("contact", R"({"event":"Created","contact":{"id":"1","type":"shared"}})") == 1);
+    CHECK(count("contact", R"({"event":"Created","contact":{"id":"1","type":"local"}})") == 0);
+
+    mock.call_json("PATCH", "/api/v2/subscriptions/contact/" + shared["id"].get<std::string>(), "key-a",
+                   R"({"contact_type":"shared","enabled":false})");
+    CHECK(count("contact", R"({"event":"Updated","contact":{"id":"1","type":"shared"}})") == 0);
+}
+
+TEST_CASE("mock feed: bad tokens are closed (default) or refused") {
+    SUBCASE("close: accepted, then closed with 1008") {
+        mock_fixture mock;
+        ws_test_client client{mock.endpoints().ws + "not-a-token"};
+        auto const status = client.wait_closed();
+        CHECK(status.code == 1008);
+        CHECK(status.reason == "invalid or expired token");
+    }
+    SUBCASE("reject: the upgrade is answered 401 with a JSON error") {
+        auto options = mock_fixture::default_options();
+        options.feed.bad_token = harness::mock::bad_token_mode::reject;
+        mock_fixture mock{options};
+        try {
+            ws_test_client client{mock.endpoints().ws + "not-a-token"};
+            FAIL("the upgrade was accepted");
+        } catch (harness::web::ws_refused const& refused) {
+            CHECK(refused.status() == 401);
+            CHECK(json::parse(refused.body())["error"]["code"] == 401);
+        }
+    }
+    SUBCASE("a deleted websocket's token is bad") {
+        mock_fixture mock;
+        auto const ws = make_websocket(mock);
+        mock.call_json("DELETE", "/api/v2/websockets/" + ws.id);
+        ws_test_client client{ws.url};
+        CHECK(client.wait_closed().code == 1008);
+    }
+}
+
+TEST_CASE("mock feed: the hourly cut, in virtual time") {
+    SUBCASE("abrupt by default, an hour after the connection opened") {
+        mock_fixture mock;
+        auto const ws = make_websocket(mock);
+        ws_test_client client{ws.url};
+        mock.call("GET", "/api/v2/websockets");
+        mock.clock().advance(3599s);
+        CHECK(mock.call_json("GET", "/__admin/connections", "")["connections"].size() == 1);
+        mock.clock().advance(1s);
+        auto const status = client.wait_closed();
+        CHECK(status.abrupt);
+        CHECK_FALSE(status.code.has_value());
+    }
+    SUBCASE("as a 1001 close frame when asked") {
+        auto options = mock_fixture::default_options();
+        options.feed.hour_cut = harness::mock::hour_cut_style::close_frame;
+        mock_fixture mock{options};
+        auto const ws = make_websocket(mock);
+        ws_test_client client{ws.url};
+        mock.call("GET", "/api/v2/websockets");
+        mock.call_json("POST", "/__admin/clock/advance", "", R"({"seconds":3600})");
+        auto const status = client.wait_closed();
+        CHECK(status.code == 1001);
+    }
+    SUBCASE("connection age, not token age, decides the cut") {
+        mock_fixture mock;
+        auto const ws = make_websocket(mock);
+        subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+        mock.clock().advance(3500s);  // the token has 100 s left
+        ws_test_client client{ws.url};
+        mock.call("GET", "/api/v2/websockets");
+        mock.clock().advance(200s);  // token expired; the connection is 200 s old
+        CHECK(inject(mock, "call", call_event(1, "ringing")).size() == 1);
+        client.wait_for_messages(1);
+        CHECK_FALSE(client.closed());
+        // A new connection with that expired token is refused.
+        ws_test_client late{ws.url};
+        CHECK(late.wait_closed().code == 1008);
+    }
+}
+
+TEST_CASE("mock feed: several clients on one token, and fan-out to the newest only") {
+    SUBCASE("all receive by default") {
+        mock_fixture mock;
+        auto const ws = make_websocket(mock);
+        subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+        ws_test_client a{ws.url}, b{ws.url};
+        mock.call("GET", "/api/v2/websockets");
+        CHECK(inject(mock, "call", call_event(1, "ringing")).size() == 2);
+        CHECK(a.wait_for_messages(1).size() == 1);
+        CHECK(b.wait_for_messages(1).size() == 1);
+    }
+    SUBCASE("newest") {
+        auto options = mock_fixture::default_options();
+        options.feed.fanout = harness::mock::fanout_mode::newest;
+        mock_fixture mock{options};
+        auto const ws = make_websocket(mock);
+        subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+        ws_test_client old_client{ws.url};
+        mock.call("GET", "/api/v2/websockets");
+        ws_test_client new_client{ws.url};
+        mock.call("GET", "/api/v2/websockets");
+        auto const delivered = inject(mock, "call", call_event(1, "ringing"));
+        REQUIRE(delivered.size() == 1);
+        CHECK(new_client.wait_for_messages(1).size() == 1);
+        CHECK(old_client.messages().empty());
+    }
+}
+
+TEST_CASE("mock feed: admin lists and closes connections, and journals deliveries") {
+    mock_fixture mock;
+    auto const ws = make_websocket(mock);
+    subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+    ws_test_client client{ws.url};
+    client.send("Hello World!");  // ignored, as Dialpad ignores it
+    mock.call("GET", "/api/v2/websockets");
+    for (int i = 0; i < 3; ++i) inject(mock, "call", call_event(i + 1, "ringing"));
+    client.wait_for_messages(3);
+
+    auto const connections = mock.call_json("GET", "/__admin/connections", "")["connections"];
+    REQUIRE(connections.size() == 1);
+    CHECK(connections[0]["websocket"] == ws.id);
+    CHECK(connections[0]["frames_sent"] == 3);
+    auto const deliveries = mock.call_json("GET", "/__admin/deliveries", "")["deliveries"];
+    REQUIRE(deliveries.size() == 3);
+    CHECK(deliveries[0]["connection"] == connections[0]["id"]);
+
+    auto const id = std::to_string(connections[0]["id"].get<int>());
+    mock.call_json("POST", "/__admin/connections/" + id + "/close", "", R"({"code":4001,"reason":"test says so"})");
+    auto const status = client.wait_closed();
+    CHECK(status.code == 4001);
+    CHECK(status.reason == "test says so");
+    mock.call_json("POST", "/__admin/connections/999/close", "", "{}", 404);
+    mock.call_json("POST", "/__admin/events", "", R"({"type":"fax","raw":"{}"})", 400);
+    mock.call_json("POST", "/__admin/events", "", R"({"type":"call","raw":"{not json"})", 400);
+    CHECK(mock.call("GET", "/events/abc", "").status == 426);
+}
+
+TEST_CASE("mock feed: 200 clients all receive a 1000-event burst") {
+    mock_fixture mock;
+    auto const ws = make_websocket(mock);
+    subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+    std::vector<std::unique_ptr<ws_test_client>> clients;
+    for (int i = 0; i < 200; ++i) clients.push_back(std::make_unique<ws_test_client>(ws.url));
+    mock.call("GET", "/api/v2/websockets");
+    CHECK(mock.call_json("GET", "/__admin/connections", "")["connections"].size() == 200);
+    for (int i = 0; i < 1000; ++i) inject(mock, "call", call_event(i + 1, "ringing"));
+    for (auto& client : clients) {
+        auto const got = client->wait_for_messages(1000, 60s);
+        REQUIRE(got.size() == 1000);
+        CHECK(got.front() == call_event(1, "ringing"));
+        CHECK(got.back() == call_event(1000, "ringing"));
+    }
+}
