@@ -1,6 +1,7 @@
 // dialpad-mock: emulates Dialpad's REST API for event subscriptions and its
 // token-bearing event websocket, with an admin API for tests.
 #include "core/cli/program.hpp"
+#include "core/clock/virtual_clock.hpp"
 #include "core/log/log.hpp"
 #include "core/net/spawn.hpp"
 #include "mockserver/mock_server.hpp"
@@ -9,6 +10,8 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <charconv>
+#include <cstdlib>
+#include <optional>
 #include <csignal>
 #include <iostream>
 
@@ -22,6 +25,14 @@ std::uint16_t parse_port(std::string const& text) {
     return static_cast<std::uint16_t>(value);
 }
 
+std::int64_t parse_positive(char const* option, std::string const& text) {
+    std::int64_t value = 0;
+    auto const [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || end != text.data() + text.size() || value <= 0)
+        throw harness::cli::usage_error{std::string{"--"} + option + " must be a whole number above 0, not '" + text + "'"};
+    return value;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -29,8 +40,9 @@ int main(int argc, char** argv) {
     cli::option_parser parser{
         "dialpad-mock", "[options]",
         "Emulates Dialpad's REST API for event subscriptions (websockets, webhooks, call/sms/contact/\n"
-        "agent_status/changelog subscriptions) on 127.0.0.1, so a client runs its real set-up flow with\n"
-        "no credentials. When ready it prints one JSON line on stdout with its URLs; logs go to stderr."};
+        "agent_status/changelog subscriptions) and the token-bearing event websocket on 127.0.0.1, so a\n"
+        "client runs its real flow with no credentials; tests steer it through /__admin/. When ready it\n"
+        "prints one JSON line on stdout with its URLs; logs go to stderr."};
     parser.value("host", "ADDRESS", "Address to listen on.", "127.0.0.1")
         .value("port", "PORT", "Port to listen on; 0 picks a free one.", "8088")
         .repeated("api-key", "KEY[@COMPANY]",
@@ -39,7 +51,23 @@ int main(int argc, char** argv) {
         .value("public-url", "URL", "Base URL clients reach the mock by, used in websocket_url values.")
         .value("tls-cert", "FILE", "PEM certificate: serve https and wss on the port (with --tls-key).")
         .value("tls-key", "FILE", "PEM private key for --tls-cert.")
-        .value("rate-limits", "off|dialpad", "Apply Dialpad's documented rate limits (429 when exceeded).", "off");
+        .value("rate-limits", "off|dialpad", "Apply Dialpad's documented rate limits (429 when exceeded).", "off")
+        .value("bad-token", "close|reject",
+               "An invalid, expired or unknown websocket token: accept then close with 1008, or refuse the "
+               "upgrade with 401.",
+               "close")
+        .value("connection-ttl", "SECONDS", "Cut every event websocket this long after it opened.", "3600")
+        .value("hour-cut", "abrupt|close-frame",
+               "How the cut looks: TCP close without a close frame, or a 1001 close frame.", "abrupt")
+        .value("fanout", "all|newest", "Several connections on one websocket: all receive, or only the newest.",
+               "all")
+        .value("queue-limit", "FRAMES", "Events queued for one slow consumer before it is closed.", "4096")
+        .value("clock", "system|virtual",
+               "The time source for tokens, the hourly cut and events. A virtual clock is moved with "
+               "POST /__admin/clock/advance.",
+               "system")
+        .value("time-scale", "N", "Run the virtual clock N times faster than real time (0: only when advanced).",
+               "1");
     cli::add_standard_options(parser);
 
     return cli::run_program(argc, argv, parser, [](cli::parsed_args const& args) {
@@ -63,8 +91,38 @@ int main(int argc, char** argv) {
             throw cli::usage_error{"--rate-limits must be off or dialpad, not '" + limits + "'"};
         options.rate_limits = limits == "dialpad";
 
+        auto const bad_token = args.value("bad-token").value_or("close");
+        if (bad_token != "close" && bad_token != "reject")
+            throw cli::usage_error{"--bad-token must be close or reject, not '" + bad_token + "'"};
+        options.feed.bad_token = bad_token == "close" ? mock::bad_token_mode::close : mock::bad_token_mode::reject;
+        options.feed.connection_ttl = std::chrono::seconds{parse_positive("connection-ttl", args.value("connection-ttl").value_or("3600"))};
+        auto const cut = args.value("hour-cut").value_or("abrupt");
+        if (cut != "abrupt" && cut != "close-frame")
+            throw cli::usage_error{"--hour-cut must be abrupt or close-frame, not '" + cut + "'"};
+        options.feed.hour_cut = cut == "abrupt" ? mock::hour_cut_style::abrupt : mock::hour_cut_style::close_frame;
+        auto const fanout = args.value("fanout").value_or("all");
+        if (fanout != "all" && fanout != "newest")
+            throw cli::usage_error{"--fanout must be all or newest, not '" + fanout + "'"};
+        options.feed.fanout = fanout == "all" ? mock::fanout_mode::all : mock::fanout_mode::newest;
+        options.feed.queue_limit = static_cast<std::size_t>(parse_positive("queue-limit", args.value("queue-limit").value_or("4096")));
+
+        auto const clock_kind = args.value("clock").value_or("system");
+        if (clock_kind != "system" && clock_kind != "virtual")
+            throw cli::usage_error{"--clock must be system or virtual, not '" + clock_kind + "'"};
+        double scale = 1.0;
+        if (auto const text = args.value("time-scale")) {
+            if (clock_kind != "virtual") throw cli::usage_error{"--time-scale needs --clock virtual"};
+            char* end = nullptr;
+            scale = std::strtod(text->c_str(), &end);
+            if (text->empty() || *end != '\0' || !(scale >= 0) || scale > 1e9)
+                throw cli::usage_error{"--time-scale must be a number >= 0, not '" + *text + "'"};
+        }
+        std::optional<virtual_clock> steerable;
+        if (clock_kind == "virtual") steerable.emplace(scale);
+        harness::clock& time_source = steerable ? static_cast<harness::clock&>(*steerable) : system_clock_instance();
+
         net::io_context ioc{1};
-        mock::mock_server server{ioc.get_executor(), options, system_clock_instance()};
+        mock::mock_server server{ioc.get_executor(), options, time_source, steerable ? &*steerable : nullptr};
         auto const endpoints = server.start();
         std::cout << endpoints.ready_line() << std::endl;
 

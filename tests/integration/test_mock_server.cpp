@@ -3,6 +3,7 @@
 
 #include "tests/support/mock_fixture.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/ws_test_client.hpp"
 
 #include <doctest/doctest.h>
 
@@ -114,30 +115,66 @@ TEST_CASE("mock server: slow and malformed clients never hold up others") {
     CHECK(mock.call("GET", "/api/v2/websockets").status == 200);
 }
 
-TEST_CASE("mock server: the binary prints its ready line, serves, and exits 0 on SIGTERM") {
-    int out[2];
-    REQUIRE(::pipe(out) == 0);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addclose(&actions, out[0]);
-    std::string const binary = DIALPAD_MOCK_PATH;
-    char const* argv[] = {binary.c_str(), "--port", "0", "--api-key", "secret-key@acme", "--log-level", "warn", nullptr};
-    pid_t pid = 0;
-    REQUIRE(posix_spawn(&pid, binary.c_str(), &actions, nullptr, const_cast<char**>(argv), environ) == 0);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out[1]);
-
-    // The ready line, read with a bound so a broken start fails rather than hangs.
-    std::string line;
-    pollfd readable{out[0], POLLIN, 0};
-    while (line.find('\n') == std::string::npos && ::poll(&readable, 1, 10'000) == 1) {
-        char c[256];
-        auto const n = ::read(out[0], c, sizeof c);
-        if (n <= 0) break;
-        line.append(c, static_cast<std::size_t>(n));
+// dialpad-mock started as a process with `arguments`; stopped with SIGTERM.
+class mock_process {
+public:
+    explicit mock_process(std::vector<std::string> arguments) {
+        int out[2];
+        REQUIRE(::pipe(out) == 0);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+        posix_spawn_file_actions_addclose(&actions, out[0]);
+        arguments.insert(arguments.begin(), DIALPAD_MOCK_PATH);
+        std::vector<char*> argv;
+        for (auto& a : arguments) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        REQUIRE(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ) == 0);
+        posix_spawn_file_actions_destroy(&actions);
+        ::close(out[1]);
+        stdout_ = out[0];
+        pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+        REQUIRE(pidfd_ >= 0);
+        // The ready line, read with a bound so a broken start fails rather than hangs.
+        pollfd readable{stdout_, POLLIN, 0};
+        while (line_.find('\n') == std::string::npos && ::poll(&readable, 1, 10'000) == 1) {
+            char c[256];
+            auto const n = ::read(stdout_, c, sizeof c);
+            if (n <= 0) break;
+            line_.append(c, static_cast<std::size_t>(n));
+        }
+        REQUIRE(line_.find('\n') != std::string::npos);
     }
-    REQUIRE(line.find('\n') != std::string::npos);
+    ~mock_process() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        ::close(pidfd_);
+        ::close(stdout_);
+    }
+    std::string const& ready_line() const { return line_; }
+    // SIGTERM, then the exit status (-1 if it did not exit within `limit_ms`).
+    int terminate(int limit_ms = 5'000) {
+        REQUIRE(::kill(pid_, SIGTERM) == 0);
+        pollfd done{pidfd_, POLLIN, 0};
+        if (::poll(&done, 1, limit_ms) != 1) return -1;
+        int status = -1;
+        REQUIRE(::waitpid(pid_, &status, 0) == pid_);
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+
+private:
+    pid_t pid_ = -1;
+    int stdout_ = -1;
+    int pidfd_ = -1;
+    std::string line_;
+};
+
+TEST_CASE("mock server: the binary prints its ready line, serves, and exits 0 on SIGTERM") {
+    mock_process mock{{"--port", "0", "--api-key", "secret-key@acme", "--log-level", "warn"}};
+    auto const& line = mock.ready_line();
     CHECK(line.find('\n') == line.size() - 1);  // exactly one line
     auto const ready = json::parse(line);
     CHECK(ready["ready"] == true);
@@ -146,19 +183,22 @@ TEST_CASE("mock server: the binary prints its ready line, serves, and exits 0 on
     CHECK(ready["ws"] == "ws" + http.substr(4) + "/events/");
     CHECK(ready["admin"] == http + "/__admin");
 
-    auto const response = harness::web::fetch("POST", http + "/api/v2/websockets", {{"Authorization", "Bearer secret-key"}}, "{}");
+    auto const response =
+        harness::web::fetch("POST", http + "/api/v2/websockets", {{"Authorization", "Bearer secret-key"}}, "{}");
     CHECK(response.status == 200);
+    CHECK(mock.terminate() == 0);
+}
 
-    // SIGTERM: it closes up and exits 0, promptly.
-    int const exited = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    REQUIRE(exited >= 0);
-    REQUIRE(::kill(pid, SIGTERM) == 0);
-    pollfd done{exited, POLLIN, 0};
-    CHECK(::poll(&done, 1, 5'000) == 1);
-    int status = -1;
-    REQUIRE(::waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 0);
-    ::close(exited);
-    ::close(out[0]);
+TEST_CASE("mock server: the binary on a virtual clock cuts a connection when told an hour passed") {
+    mock_process mock{{"--port", "0", "--clock", "virtual", "--time-scale", "0", "--log-level", "warn"}};
+    auto const ready = json::parse(mock.ready_line());
+    auto const http = ready["http"].get<std::string>();
+    harness::web::header_map const auth{{"Authorization", "Bearer dev-key"}};
+    auto const ws = json::parse(harness::web::fetch("POST", http + "/api/v2/websockets", auth, "{}").body);
+    harness::test::ws_test_client client{ws["websocket_url"].get<std::string>()};
+    harness::web::fetch("GET", http + "/__admin/clock");  // a round trip: the connection is registered
+    auto const advanced = harness::web::fetch("POST", http + "/__admin/clock/advance", {}, R"({"seconds":3600})");
+    CHECK(advanced.status == 200);
+    CHECK(client.wait_closed().abrupt);
+    CHECK(mock.terminate() == 0);
 }
