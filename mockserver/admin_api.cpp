@@ -2,6 +2,7 @@
 
 #include "core/version.hpp"
 #include "mockserver/api_error.hpp"
+#include "mockserver/event_generator.hpp"
 #include "mockserver/feed_hub.hpp"
 #include "mockserver/request_journal.hpp"
 
@@ -75,6 +76,7 @@ web::response admin_api::handle(web::request const& request) {
     }
     if (path == "/__admin/connections" || path.starts_with("/__admin/connections/")) return connections(request);
     if (path == "/__admin/clock" || path == "/__admin/clock/advance") return clock_endpoint(request);
+    if (path == "/__admin/scenarios" || path.starts_with("/__admin/scenarios/")) return scenarios(request);
     return error_response(404, "no such admin endpoint: " + path, "notFound");
 }
 
@@ -184,6 +186,62 @@ web::response admin_api::clock_endpoint(web::request const& request) {
         return error_response(400, "field 'seconds' must be a number >= 0");
     steerable_->advance(std::chrono::duration_cast<mono_duration>(std::chrono::duration<double>(seconds->get<double>())));
     return describe();
+}
+
+}  // namespace harness::mock
+
+namespace harness::mock {
+
+web::response admin_api::scenarios(web::request const& request) {
+    if (request.path == "/__admin/scenarios") {
+        if (request.method != "GET") return error_response(405, "method " + request.method + " is not allowed");
+        nlohmann::ordered_json body;
+        auto& list = body["scenarios"] = nlohmann::ordered_json::array();
+        for (auto const& name : scenario_names())
+            list.push_back({{"name", name}, {"description", scenario_description(name)}});
+        return web::response::json(200, body.dump());
+    }
+    if (request.method != "POST") return error_response(405, "method " + request.method + " is not allowed");
+    auto const name = request.path.substr(std::string_view{"/__admin/scenarios/"}.size());
+    web::response error;
+    auto const body = admin_body(request, error);
+    if (!body) return error;
+    scenario_request scenario{name, actions_.default_seed, clock_.wall_now()};
+    if (auto const seed = body->find("seed"); seed != body->end()) {
+        if (!seed->is_number_unsigned()) return error_response(400, "field 'seed' must be a whole number >= 0");
+        scenario.seed = seed->get<std::uint64_t>();
+    }
+    bool immediate = false;
+    if (auto const params = body->find("params"); params != body->end()) {
+        if (!params->is_object()) return error_response(400, "field 'params' must be an object");
+        immediate = params->value("immediate", false);
+    }
+    std::vector<generated_event> events;
+    try {
+        events = generate_scenario(scenario);
+    } catch (std::invalid_argument const& e) {
+        return error_response(404, e.what(), "notFound");
+    }
+    nlohmann::ordered_json response;
+    response["scenario"] = name;
+    response["seed"] = scenario.seed;
+    auto& list = response["events"] = nlohmann::ordered_json::array();
+    std::vector<std::pair<subscription_kind, std::string>> payloads;
+    std::vector<mono_duration> offsets;
+    for (auto& e : events) {
+        list.push_back({{"type", to_string(e.family)},
+                        {"offset_ms", std::chrono::duration_cast<std::chrono::milliseconds>(e.offset).count()}});
+        payloads.emplace_back(e.family, std::move(e.json));
+        offsets.push_back(immediate ? mono_duration::zero() : e.offset);
+    }
+    if (immediate) {
+        std::size_t delivered = 0;
+        for (auto const& [family, json] : payloads) delivered += feed_.deliver(family, json).size();
+        response["delivered"] = delivered;
+    } else {
+        feed_.play(std::move(payloads), std::move(offsets));
+    }
+    return web::response::json(200, response.dump());
 }
 
 }  // namespace harness::mock

@@ -5,6 +5,7 @@
 #include "core/clock/virtual_clock.hpp"
 #include "core/web/http_message.hpp"
 
+#include <cstdint>
 #include <functional>
 
 namespace harness::mock {
@@ -14,6 +15,7 @@ class feed_hub;
 
 struct admin_actions {
     std::function<void()> reset;  // drops every resource, keeps the keys
+    std::uint64_t default_seed = 1;  // for scenarios asked for without a seed
 };
 
 class admin_api {
@@ -28,6 +30,7 @@ private:
     web::response events(web::request const& request);
     web::response connections(web::request const& request);
     web::response clock_endpoint(web::request const& request);
+    web::response scenarios(web::request const& request);
 
     request_journal& journal_;
     feed_hub& feed_;

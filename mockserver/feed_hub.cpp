@@ -8,6 +8,7 @@
 #include "mockserver/event_router.hpp"
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -195,6 +196,9 @@ struct feed_hub::state {
     std::uint64_t sent_sequence = 0;
     std::map<std::uint64_t, std::shared_ptr<feed_session>> sessions{};
     std::deque<sent_record> sent{};
+    // Timers of scenarios still playing; close_all() cancels them.
+    std::map<std::uint64_t, std::shared_ptr<clock_timer>> players{};
+    std::uint64_t next_player = 1;
 
     // The scope a token grants, or nullopt for a bad token.
     std::optional<feed_scope> scope_of(std::string_view token) const {
@@ -257,36 +261,8 @@ net::awaitable<void> close_bad_token(web::ws_connection ws) {
     }
 }
 
-}  // namespace
-
-feed_hub::feed_hub(net::any_io_executor executor, resource_store& store, token_service const& tokens,
-                   clock& time_source, feed_options options)
-    : state_{std::make_shared<state>(state{std::move(executor), store, tokens, time_source, options})} {}
-
-feed_hub::~feed_hub() = default;
-
-bool feed_hub::owns(std::string_view path) { return path.starts_with("/events/") || path == "/events"; }
-
-web::upgrade_decision feed_hub::upgrade(web::request const& request) {
-    web::upgrade_decision decision;
-    std::string_view const path{request.path};
-    auto const token = path.starts_with("/events/") ? path.substr(8) : std::string_view{};
-    auto scope = state_->scope_of(token);
-    if (!scope) {
-        HLOG(info, "feed.bad_token").field("mode", state_->options.bad_token == bad_token_mode::reject ? "reject" : "close");
-        if (state_->options.bad_token == bad_token_mode::reject) {
-            decision.refusal = error_response(401, "the websocket token is invalid or expired", "unauthorized");
-            return decision;
-        }
-        decision.session = [](web::ws_connection ws) { return close_bad_token(std::move(ws)); };
-        return decision;
-    }
-    decision.session = [hub = state_, s = *scope](web::ws_connection ws) { return run_feed(hub, s, std::move(ws)); };
-    return decision;
-}
-
-std::vector<delivery> feed_hub::deliver(subscription_kind family, std::string const& event_json) {
-    auto& s = *state_;
+// Routes, encodes and queues one event (see feed_hub::deliver).
+std::vector<delivery> deliver_event(feed_hub::state& s, subscription_kind family, std::string const& event_json) {
     auto const event_id = s.next_event++;
     std::vector<delivery> result;
     auto const facts = read_event_facts(family, event_json);
@@ -323,6 +299,64 @@ std::vector<delivery> feed_hub::deliver(subscription_kind family, std::string co
         if (session->enqueue(frame_for(scope.websocket_id), event_id)) result.push_back(std::move(d));
     }
     return result;
+}
+
+}  // namespace
+
+feed_hub::feed_hub(net::any_io_executor executor, resource_store& store, token_service const& tokens,
+                   clock& time_source, feed_options options)
+    : state_{std::make_shared<state>(state{std::move(executor), store, tokens, time_source, options})} {}
+
+feed_hub::~feed_hub() = default;
+
+std::vector<delivery> feed_hub::deliver(subscription_kind family, std::string const& event_json) {
+    return deliver_event(*state_, family, event_json);
+}
+
+bool feed_hub::owns(std::string_view path) { return path.starts_with("/events/") || path == "/events"; }
+
+web::upgrade_decision feed_hub::upgrade(web::request const& request) {
+    web::upgrade_decision decision;
+    std::string_view const path{request.path};
+    auto const token = path.starts_with("/events/") ? path.substr(8) : std::string_view{};
+    auto scope = state_->scope_of(token);
+    if (!scope) {
+        HLOG(info, "feed.bad_token").field("mode", state_->options.bad_token == bad_token_mode::reject ? "reject" : "close");
+        if (state_->options.bad_token == bad_token_mode::reject) {
+            decision.refusal = error_response(401, "the websocket token is invalid or expired", "unauthorized");
+            return decision;
+        }
+        decision.session = [](web::ws_connection ws) { return close_bad_token(std::move(ws)); };
+        return decision;
+    }
+    decision.session = [hub = state_, s = *scope](web::ws_connection ws) { return run_feed(hub, s, std::move(ws)); };
+    return decision;
+}
+
+namespace {
+
+net::awaitable<void> play_events(std::shared_ptr<feed_hub::state> hub, std::uint64_t player,
+                                 std::shared_ptr<clock_timer> timer,
+                                 std::vector<std::pair<subscription_kind, std::string>> events,
+                                 std::vector<mono_duration> offsets) {
+    auto const start = hub->time.now();
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        // Scheduled against the start, never sleep-after-send: no drift.
+        auto const reached = co_await timer->wait_until(start + offsets[i]);
+        if (!reached) co_return;  // cancelled by close_all()
+        deliver_event(*hub, events[i].first, events[i].second);
+    }
+    hub->players.erase(player);
+}
+
+}  // namespace
+
+void feed_hub::play(std::vector<std::pair<subscription_kind, std::string>> events, std::vector<mono_duration> offsets) {
+    auto const player = state_->next_player++;
+    auto timer = std::make_shared<clock_timer>(state_->executor, state_->time);
+    state_->players[player] = timer;
+    net::co_spawn(state_->executor, play_events(state_, player, timer, std::move(events), std::move(offsets)),
+                  log_on_exit{"scenario"});
 }
 
 nlohmann::json feed_hub::connections_json() const {
@@ -364,6 +398,8 @@ nlohmann::json feed_hub::deliveries_json() const {
 void feed_hub::clear_deliveries() { state_->sent.clear(); }
 
 void feed_hub::close_all() {
+    auto players = std::move(state_->players);
+    for (auto const& [id, timer] : players) timer->cancel();
     for (auto const& [id, session] : state_->sessions) session->end(close_plan{k_going_away, "server shutting down", false});
 }
 

@@ -68,6 +68,10 @@ public:
     // every matching connection. Returns who gets it.
     std::vector<delivery> deliver(subscription_kind family, std::string const& event_json);
 
+    // Delivers `events` over time, each at its offset from now on the
+    // injected clock (a virtual clock delivers as it is advanced).
+    void play(std::vector<std::pair<subscription_kind, std::string>> events, std::vector<mono_duration> offsets);
+
     // Live connections, for GET /__admin/connections.
     nlohmann::json connections_json() const;
     // Closes connection `id` with a close frame, or abruptly. False if unknown.

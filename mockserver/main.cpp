@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
                "The time source for tokens, the hourly cut and events. A virtual clock is moved with "
                "POST /__admin/clock/advance.",
                "system")
+        .value("seed", "N", "Seed of the event scenarios asked for without one.", "1")
         .value("time-scale", "N", "Run the virtual clock N times faster than real time (0: only when advanced).",
                "1");
     cli::add_standard_options(parser);
@@ -105,6 +106,8 @@ int main(int argc, char** argv) {
             throw cli::usage_error{"--fanout must be all or newest, not '" + fanout + "'"};
         options.feed.fanout = fanout == "all" ? mock::fanout_mode::all : mock::fanout_mode::newest;
         options.feed.queue_limit = static_cast<std::size_t>(parse_positive("queue-limit", args.value("queue-limit").value_or("4096")));
+
+        options.seed = static_cast<std::uint64_t>(parse_positive("seed", args.value("seed").value_or("1")));
 
         auto const clock_kind = args.value("clock").value_or("system");
         if (clock_kind != "system" && clock_kind != "virtual")

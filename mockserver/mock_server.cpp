@@ -66,7 +66,7 @@ struct mock_server::impl {
                     feed.clear_deliveries();
                     store.clear();
                     limiter.clear();
-                }}},
+                }, options.seed}},
           server{executor,
                  web::server_options{.host = options.host,
                                      .port = options.port,

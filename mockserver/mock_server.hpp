@@ -32,6 +32,7 @@ struct mock_options {
     // How long a client may take to send one request before it is dropped.
     std::chrono::milliseconds request_timeout{10'000};
     feed_options feed;  // the event websocket: bad tokens, the hourly cut, fan-out
+    std::uint64_t seed = 1;  // scenarios asked for without a seed use this one
 };
 
 // Where a started mock can be reached; what the ready line prints.
