@@ -55,6 +55,7 @@ web::response admin_api::handle(web::request const& request) {
             j["path"] = e.path;
             j["status"] = e.status;
             j["company"] = e.company;
+            j["operation"] = e.operation;
             j["body"] = e.body;
             list.push_back(std::move(j));
         }

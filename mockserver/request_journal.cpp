@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <vector>
 
 namespace harness::mock {
 
@@ -29,12 +30,35 @@ std::string mask_api_key(std::string_view target) {
     return out;
 }
 
+std::string operation_of(web::request const& request) {
+    std::string_view path{request.path};
+    if (!path.starts_with("/api/v2/")) return {};
+    path.remove_prefix(8);
+    while (path.ends_with('/')) path.remove_suffix(1);
+    std::vector<std::string_view> parts;
+    while (!path.empty()) {
+        auto const slash = path.find('/');
+        parts.push_back(path.substr(0, slash));
+        if (slash == std::string_view::npos) break;
+        path.remove_prefix(slash + 1);
+    }
+    std::size_t const collection_length = !parts.empty() && parts[0] == "subscriptions" ? 2 : 1;
+    if (parts.size() < collection_length || parts.size() > collection_length + 1) return {};
+    std::string name;
+    for (std::size_t i = 0; i < collection_length; ++i) name += (i ? "." : "") + std::string{parts[i]};
+    bool const item = parts.size() == collection_length + 1;
+    auto const& m = request.method;
+    char const* verb = !item ? (m == "GET" ? "list" : m == "POST" ? "create" : nullptr)
+                             : (m == "GET" ? "get" : m == "PATCH" ? "update" : m == "DELETE" ? "delete" : nullptr);
+    return verb ? name + "." + verb : std::string{};
+}
+
 request_journal::request_journal(std::size_t capacity) : capacity_{capacity == 0 ? 1 : capacity} {}
 
 void request_journal::record(web::request const& request, int status, std::string company, std::int64_t wall_ms) {
     if (entries_.size() == capacity_) entries_.pop_front();
     entries_.push_back({next_sequence_++, wall_ms, request.method, mask_api_key(request.target), status, request.body,
-                        std::move(company)});
+                        std::move(company), operation_of(request)});
 }
 
 void request_journal::clear() { entries_.clear(); }

@@ -19,7 +19,14 @@ struct journal_entry {
     int status = 0;
     std::string body;   // the request body
     std::string company;  // empty when unauthenticated
+    // What the request did, e.g. "websockets.create", "websockets.get",
+    // "subscriptions.call.list": a test can tell a client that refreshed its
+    // URL (get) from one that made a new websocket to reconnect (create).
+    std::string operation;
 };
+
+// The operation a REST request performs, or "" for other paths.
+std::string operation_of(web::request const& request);
 
 class request_journal {
 public:

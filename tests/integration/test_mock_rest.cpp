@@ -346,7 +346,14 @@ TEST_CASE("mock admin: health, reset and a journal without API keys") {
     CHECK(entries[0]["path"] == "/api/v2/websockets");
     CHECK(entries[0]["status"] == 200);
     CHECK(entries[0]["company"] == "acme");
+    CHECK(entries[0]["operation"] == "websockets.create");
     CHECK(entries[1]["path"] == "/api/v2/websockets?apikey=***");
+    CHECK(entries[1]["operation"] == "websockets.list");
+    mock.call("GET", "/api/v2/websockets/" + ws_id);
+    mock.call("PATCH", "/api/v2/subscriptions/call/1", "key-a", "{}");
+    auto const later = mock.call_json("GET", "/__admin/requests", "")["requests"];
+    CHECK(later[2]["operation"] == "websockets.get");
+    CHECK(later[3]["operation"] == "subscriptions.call.update");
 
     CHECK(mock.call("POST", "/__admin/reset", "").status == 200);
     mock.call_json("GET", "/api/v2/websockets/" + ws_id, "key-a", "", 404);
