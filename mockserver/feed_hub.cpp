@@ -78,10 +78,12 @@ public:
         if (queue_.size() >= options_.queue_limit) {
             dropped_ += queue_.size() + 1;
             queue_.clear();
-            HLOG(warn, "feed.slow_consumer").field("conn", id_).field("limit", options_.queue_limit);
-            end(close_plan{k_policy_violation,
-                           "consumer too slow: more than " + std::to_string(options_.queue_limit) + " events queued",
-                           false});
+            auto reason = "consumer too slow: more than " + std::to_string(options_.queue_limit) + " events queued";
+            HLOG(warn, "feed.slow_consumer").field("conn", id_).field("reason", reason);
+            // A consumer this far behind is usually stuck in a write that will
+            // not finish: it could not read a close frame either, so the TCP
+            // connection ends at once. Otherwise it gets the reason in 1008.
+            end(close_plan{k_policy_violation, std::move(reason), writing_});
             return false;
         }
         queue_.push_back({std::move(frame), event});
@@ -136,12 +138,15 @@ private:
             if (!queue_.empty()) {
                 auto item = std::move(queue_.front());
                 queue_.pop_front();
+                writing_ = true;
                 try {
                     co_await ws_.write(item.frame);
                 } catch (boost::system::system_error const&) {
+                    writing_ = false;
                     ws_.abort();
                     co_return;  // the reader sees the end and stops the rest
                 }
+                writing_ = false;
                 ++frames_sent_;
                 bytes_sent_ += item.frame->size();
                 if (journal) {
@@ -182,6 +187,7 @@ private:
     std::deque<queued_frame> queue_;
     std::optional<close_plan> plan_;
     bool gone_ = false;
+    bool writing_ = false;  // a write is in flight
     std::uint64_t frames_sent_ = 0, bytes_sent_ = 0, dropped_ = 0;
 };
 

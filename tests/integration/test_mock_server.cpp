@@ -33,6 +33,8 @@ class raw_connection {
 public:
     explicit raw_connection(std::uint16_t port) : fd_{::socket(AF_INET, SOCK_STREAM, 0)} {
         REQUIRE(fd_ >= 0);
+        int const small = 4096;  // a small receive buffer: a client that stops reading backs up sooner
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
         sockaddr_in address{};
         address.sin_family = AF_INET;
         address.sin_port = htons(port);
@@ -43,6 +45,12 @@ public:
     }
     ~raw_connection() { ::close(fd_); }
     void send(std::string_view bytes) { REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size())); }
+    // Whatever arrives next (one read).
+    std::string read_some() {
+        char buffer[4096];
+        auto const n = ::recv(fd_, buffer, sizeof buffer, 0);
+        return n > 0 ? std::string(buffer, static_cast<std::size_t>(n)) : std::string{};
+    }
     // Everything until the server closes the connection (or the read limit).
     std::string read_until_closed() {
         std::string all;
@@ -201,4 +209,42 @@ TEST_CASE("mock server: the binary on a virtual clock cuts a connection when tol
     CHECK(advanced.status == 200);
     CHECK(client.wait_closed().abrupt);
     CHECK(mock.terminate() == 0);
+}
+
+TEST_CASE("mock server: a consumer that stops reading is cut off without slowing a fast one") {
+    auto options = mock_fixture::default_options();
+    options.feed.queue_limit = 16;
+    mock_fixture mock{options};
+    auto const ws = mock.call_json("POST", "/api/v2/websockets");
+    mock.call_json("POST", "/api/v2/subscriptions/call", "key-a", R"({"endpoint_id":)" + ws["id"].dump() + "}");
+    auto const url = ws["websocket_url"].get<std::string>();
+    auto const target = url.substr(url.find("/events/"));
+
+    // The slow one: upgrades by hand, then never reads again.
+    raw_connection slow{mock.endpoints().port};
+    slow.send("GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    auto const switching = slow.read_some();
+    REQUIRE(switching.starts_with("HTTP/1.1 101"));
+    harness::test::ws_test_client fast{url};
+    mock.call("GET", "/api/v2/websockets");
+    REQUIRE(mock.call_json("GET", "/__admin/connections", "")["connections"].size() == 2);
+
+    std::string const padding(64 << 10, 'x');
+    constexpr int k_events = 300;  // ~19 MB: more than any socket buffers hold
+    for (int i = 0; i < k_events; ++i) {
+        json event{{"call_id", i + 1}, {"state", "ringing"}, {"custom_data", padding}};
+        json body{{"type", "call"}, {"raw", event.dump()}};
+        mock.call("POST", "/__admin/events", "", body.dump());
+    }
+    CHECK(fast.wait_for_messages(k_events, 60s).size() == k_events);
+    // The slow connection is gone; the fast one is still there with everything sent.
+    json connections;
+    for (int attempt = 0; attempt < 100; ++attempt) {  // round trips, not sleeps: the abort is already under way
+        connections = mock.call_json("GET", "/__admin/connections", "")["connections"];
+        if (connections.size() == 1) break;
+    }
+    REQUIRE(connections.size() == 1);
+    CHECK(connections[0]["frames_sent"] == k_events);
+    CHECK(connections[0]["dropped"] == 0);
 }
