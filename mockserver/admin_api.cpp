@@ -78,6 +78,21 @@ web::response admin_api::handle(web::request const& request) {
     if (path == "/__admin/connections" || path.starts_with("/__admin/connections/")) return connections(request);
     if (path == "/__admin/clock" || path == "/__admin/clock/advance") return clock_endpoint(request);
     if (path == "/__admin/scenarios" || path.starts_with("/__admin/scenarios/")) return scenarios(request);
+    if (path == "/__admin/faults") {
+        if (request.method == "DELETE") {
+            feed_.clear_faults();
+            return web::response::json(200, R"({"faults":null})");
+        }
+        if (request.method == "GET") return web::response::json(200, nlohmann::json{{"faults", feed_.faults_json()}}.dump());
+        if (request.method != "POST") return method_not_allowed("GET, POST, DELETE");
+        auto const body = nlohmann::json::parse(request.body.empty() ? std::string{"{}"} : request.body, nullptr, false);
+        try {
+            feed_.set_faults(parse_fault_plan(body));
+        } catch (std::invalid_argument const& e) {
+            return error_response(400, e.what());
+        }
+        return web::response::json(200, nlohmann::json{{"faults", feed_.faults_json()}}.dump());
+    }
     return error_response(404, "no such admin endpoint: " + path, "notFound");
 }
 

@@ -205,6 +205,14 @@ struct feed_hub::state {
     // Timers of scenarios still playing; close_all() cancels them.
     std::map<std::uint64_t, std::shared_ptr<clock_timer>> players{};
     std::uint64_t next_player = 1;
+    fault_injector faults{};
+    // Events a reorder fault holds back, each until `remaining` later events passed.
+    struct held_event {
+        subscription_kind family;
+        std::string json;
+        std::size_t remaining;
+    };
+    std::vector<held_event> held{};
 
     // The scope a token grants, or nullopt for a bad token.
     std::optional<feed_scope> scope_of(std::string_view token) const {
@@ -267,8 +275,9 @@ net::awaitable<void> close_bad_token(web::ws_connection ws) {
     }
 }
 
-// Routes, encodes and queues one event (see feed_hub::deliver).
-std::vector<delivery> deliver_event(feed_hub::state& s, subscription_kind family, std::string const& event_json) {
+// Routes, encodes and queues one event, with the per-delivery faults of the
+// plan in force (drop, duplicate, corrupt signature).
+std::vector<delivery> route_event(feed_hub::state& s, subscription_kind family, std::string const& event_json) {
     auto const event_id = s.next_event++;
     std::vector<delivery> result;
     auto const facts = read_event_facts(family, event_json);
@@ -302,8 +311,47 @@ std::vector<delivery> deliver_event(feed_hub::state& s, subscription_kind family
             if (subscription_matches(sub, *facts)) d.subscriptions.push_back(sub_id);
         }
         if (d.subscriptions.empty()) continue;
-        if (session->enqueue(frame_for(scope.websocket_id), event_id)) result.push_back(std::move(d));
+        if (s.faults.roll(s.faults.plan() ? s.faults.plan()->drop : 0)) continue;
+        auto frame = frame_for(scope.websocket_id);
+        if (s.faults.roll(s.faults.plan() ? s.faults.plan()->corrupt_signature : 0) && jwt::looks_like_jwt(*frame)) {
+            auto broken = *frame;
+            // Change the signature's first character: still base64url, no longer valid.
+            auto& c = broken[broken.rfind('.') + 1];
+            c = c == 'A' ? 'B' : 'A';
+            frame = std::make_shared<std::string const>(std::move(broken));
+        }
+        if (!session->enqueue(frame, event_id)) continue;
+        if (s.faults.roll(s.faults.plan() ? s.faults.plan()->duplicate : 0)) session->enqueue(frame, event_id);
+        result.push_back(std::move(d));
     }
+    return result;
+}
+
+void schedule_events(std::shared_ptr<feed_hub::state> hub, std::vector<std::pair<subscription_kind, std::string>> events,
+                     std::vector<mono_duration> offsets, bool apply_delay);
+
+// Delivers one event now, or later when the faults say delay or reorder.
+std::vector<delivery> deliver_event(std::shared_ptr<feed_hub::state> const& hub, subscription_kind family,
+                                    std::string const& event_json, bool apply_delay = true) {
+    auto& s = *hub;
+    auto const* plan = s.faults.plan();
+    if (apply_delay && plan && plan->delay.count() > 0) {
+        schedule_events(hub, {{family, event_json}}, {std::chrono::duration_cast<mono_duration>(plan->delay)}, false);
+        return {};
+    }
+    auto const hold = s.faults.hold_back();
+    std::vector<delivery> result;
+    if (hold == 0) result = route_event(s, family, event_json);
+    // This event counts towards releasing those held before it.
+    auto held = std::move(s.held);
+    s.held.clear();
+    for (auto& h : held) {
+        if (--h.remaining == 0)
+            route_event(s, h.family, h.json);
+        else
+            s.held.push_back(std::move(h));
+    }
+    if (hold > 0) s.held.push_back({family, event_json, hold});
     return result;
 }
 
@@ -316,13 +364,35 @@ feed_hub::feed_hub(net::any_io_executor executor, resource_store& store, token_s
 feed_hub::~feed_hub() = default;
 
 std::vector<delivery> feed_hub::deliver(subscription_kind family, std::string const& event_json) {
-    return deliver_event(*state_, family, event_json);
+    return deliver_event(state_, family, event_json);
+}
+
+void feed_hub::set_faults(fault_plan plan) {
+    state_->faults.set(plan);
+    state_->held.clear();
+}
+
+void feed_hub::clear_faults() {
+    state_->faults.clear();
+    // Events a reorder held back go out now, in order: clearing faults loses nothing.
+    auto held = std::move(state_->held);
+    state_->held.clear();
+    for (auto const& h : held) route_event(*state_, h.family, h.json);
+}
+
+nlohmann::json feed_hub::faults_json() const {
+    auto const* plan = state_->faults.plan();
+    return plan ? to_json(*plan) : nlohmann::json(nullptr);
 }
 
 bool feed_hub::owns(std::string_view path) { return path.starts_with("/events/") || path == "/events"; }
 
 web::upgrade_decision feed_hub::upgrade(web::request const& request) {
     web::upgrade_decision decision;
+    if (auto const status = state_->faults.take_upgrade_refusal()) {
+        decision.refusal = error_response(*status, "upgrade refused by an injected fault");
+        return decision;
+    }
     std::string_view const path{request.path};
     auto const token = path.starts_with("/events/") ? path.substr(8) : std::string_view{};
     auto scope = state_->scope_of(token);
@@ -344,25 +414,31 @@ namespace {
 net::awaitable<void> play_events(std::shared_ptr<feed_hub::state> hub, std::uint64_t player,
                                  std::shared_ptr<clock_timer> timer,
                                  std::vector<std::pair<subscription_kind, std::string>> events,
-                                 std::vector<mono_duration> offsets) {
+                                 std::vector<mono_duration> offsets, bool apply_delay) {
     auto const start = hub->time.now();
     for (std::size_t i = 0; i < events.size(); ++i) {
         // Scheduled against the start, never sleep-after-send: no drift.
         auto const reached = co_await timer->wait_until(start + offsets[i]);
         if (!reached) co_return;  // cancelled by close_all()
-        deliver_event(*hub, events[i].first, events[i].second);
+        deliver_event(hub, events[i].first, events[i].second, apply_delay);
     }
     hub->players.erase(player);
+}
+
+void schedule_events(std::shared_ptr<feed_hub::state> hub, std::vector<std::pair<subscription_kind, std::string>> events,
+                     std::vector<mono_duration> offsets, bool apply_delay) {
+    auto const player = hub->next_player++;
+    auto timer = std::make_shared<clock_timer>(hub->executor, hub->time);
+    hub->players[player] = timer;
+    auto executor = hub->executor;
+    net::co_spawn(executor, play_events(std::move(hub), player, timer, std::move(events), std::move(offsets), apply_delay),
+                  log_on_exit{"scheduled events"});
 }
 
 }  // namespace
 
 void feed_hub::play(std::vector<std::pair<subscription_kind, std::string>> events, std::vector<mono_duration> offsets) {
-    auto const player = state_->next_player++;
-    auto timer = std::make_shared<clock_timer>(state_->executor, state_->time);
-    state_->players[player] = timer;
-    net::co_spawn(state_->executor, play_events(state_, player, timer, std::move(events), std::move(offsets)),
-                  log_on_exit{"scenario"});
+    schedule_events(state_, std::move(events), std::move(offsets), true);
 }
 
 nlohmann::json feed_hub::connections_json() const {

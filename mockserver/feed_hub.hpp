@@ -11,6 +11,7 @@
 #include "core/clock/clock.hpp"
 #include "core/net/asio_fwd.hpp"
 #include "core/web/http_server.hpp"
+#include "mockserver/fault_plan.hpp"
 #include "mockserver/resource_store.hpp"
 #include "mockserver/token_service.hpp"
 
@@ -71,6 +72,11 @@ public:
     // Delivers `events` over time, each at its offset from now on the
     // injected clock (a virtual clock delivers as it is advanced).
     void play(std::vector<std::pair<subscription_kind, std::string>> events, std::vector<mono_duration> offsets);
+
+    // Faults on upcoming deliveries and upgrades (POST/DELETE /__admin/faults).
+    void set_faults(fault_plan plan);
+    void clear_faults();
+    nlohmann::json faults_json() const;
 
     // Live connections, for GET /__admin/connections.
     nlohmann::json connections_json() const;

@@ -63,6 +63,7 @@ struct mock_server::impl {
           feed{executor, store, tokens, time_source, options.feed},
           admin{journal, feed, time_source, steerable, admin_actions{[this] {
                     feed.close_all();
+                    feed.clear_faults();
                     feed.clear_deliveries();
                     store.clear();
                     limiter.clear();

@@ -350,3 +350,91 @@ TEST_CASE("mock scenarios: an answered inbound call is internally consistent") {
     CHECK(states[operator_leg] == std::vector<std::string>{"ringing", "connected", "hangup", "recording"});
     mock.call_json("POST", "/__admin/scenarios/no_such_thing", "", "{}", 404);
 }
+
+namespace {
+
+// 200 call events through a fault plan, then a sentinel after the faults are
+// cleared: once the sentinel arrives, everything before it has (a connection
+// delivers in order).
+std::vector<std::string> received_under_faults(std::string const& plan) {
+    mock_fixture mock;
+    auto const ws = make_websocket(mock);
+    subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+    ws_test_client client{ws.url};
+    mock.call("GET", "/api/v2/websockets");
+    mock.call_json("POST", "/__admin/faults", "", plan);
+    for (int i = 0; i < 200; ++i) inject(mock, "call", call_event(i + 1, "ringing"));
+    mock.call_json("DELETE", "/__admin/faults", "");
+    auto const sentinel = call_event(999999, "hangup");
+    inject(mock, "call", sentinel);
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+        auto const got = client.messages();
+        if (!got.empty() && got.back() == sentinel) return {got.begin(), got.end() - 1};
+        client.wait_for_messages(got.size() + 1);  // bounded: fails the test rather than hang
+    }
+    FAIL("the sentinel never arrived");
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("mock faults: drop, duplicate and reorder are seeded, so a run repeats exactly") {
+    auto const plan = R"({"seed":7,"drop":0.1,"duplicate":0.1,"reorder_window":3})";
+    auto const first = received_under_faults(plan);
+    auto const second = received_under_faults(plan);
+    CHECK(first == second);
+    auto const other = received_under_faults(R"({"seed":8,"drop":0.1,"duplicate":0.1,"reorder_window":3})");
+    CHECK(other != first);
+
+    std::map<std::string, int> seen;
+    for (auto const& m : first) ++seen[m];
+    int lost = 0, doubled = 0;
+    for (int i = 0; i < 200; ++i) {
+        auto const n = seen[call_event(i + 1, "ringing")];
+        lost += n == 0;
+        doubled += n > 1;
+    }
+    CHECK(lost > 5);
+    CHECK(doubled > 5);
+    bool out_of_order = false;
+    for (std::size_t i = 1; i < first.size(); ++i)
+        out_of_order = out_of_order || json::parse(first[i])["call_id"] < json::parse(first[i - 1])["call_id"];
+    CHECK(out_of_order);
+    CHECK(received_under_faults("{}").size() == 200);  // an empty plan changes nothing
+}
+
+TEST_CASE("mock faults: corrupt signatures, delays and refused upgrades") {
+    mock_fixture mock;
+    auto const ws = make_websocket(mock, "key-a", "s3cret");
+    subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+    ws_test_client client{ws.url};
+    mock.call("GET", "/api/v2/websockets");
+
+    mock.call_json("POST", "/__admin/faults", "", R"({"corrupt_signature":1})");
+    inject(mock, "call", call_event(1, "ringing"));
+    auto const corrupted = client.wait_for_messages(1).at(0);
+    CHECK(harness::jwt::verify_hs256(corrupted, "s3cret") == harness::jwt::verdict::bad_signature);
+    CHECK(harness::jwt::decode(corrupted)->payload == call_event(1, "ringing"));
+
+    mock.call_json("POST", "/__admin/faults", "", R"({"delay_ms":5000})");
+    CHECK(inject(mock, "call", call_event(2, "ringing")).empty());
+    mock.clock().advance(4s);
+    mock.call("GET", "/__admin/health", "");
+    CHECK(client.messages().size() == 1);
+    mock.clock().advance(1s);
+    CHECK(client.wait_for_messages(2).size() == 2);
+
+    mock.call_json("POST", "/__admin/faults", "", R"({"reject_upgrades":2,"reject_status":503})");
+    for (int i = 0; i < 2; ++i) {
+        try {
+            ws_test_client refused{ws.url};
+            FAIL("the upgrade was accepted");
+        } catch (harness::web::ws_refused const& e) {
+            CHECK(e.status() == 503);
+        }
+    }
+    ws_test_client third{ws.url};
+    CHECK_FALSE(third.closed());
+    mock.call_json("POST", "/__admin/faults", "", R"({"drop":2})", 400);
+    mock.call_json("POST", "/__admin/faults", "", R"({"explode":true})", 400);
+}
