@@ -31,7 +31,8 @@ constexpr int k_going_away = 1001;
 constexpr int k_policy_violation = 1008;
 
 // Which deliveries a connection may receive: every subscription under its
-// websocket, or one subscription.
+// websocket, or one subscription, or (legacy dialogue, websocket_id 0) every
+// websocket of its company.
 struct feed_scope {
     std::int64_t websocket_id = 0;
     std::optional<std::int64_t> subscription_id;
@@ -195,6 +196,7 @@ struct feed_hub::state {
     net::any_io_executor executor;
     resource_store& store;
     token_service const& tokens;
+    api_keys const& keys;
     clock& time;
     feed_options options;
     std::uint64_t next_connection = 1;
@@ -267,6 +269,31 @@ net::awaitable<void> run_feed(std::shared_ptr<feed_hub::state> hub, feed_scope s
     HLOG(info, "feed.closed").field("conn", id).field("frames", session->frames_sent());
 }
 
+// The old service: prompt for the API key; a valid one opens delivery of
+// every websocket of its company, anything else is refused and closed.
+net::awaitable<void> legacy_dialogue(std::shared_ptr<feed_hub::state> hub, web::ws_connection ws) {
+    auto prompt = std::make_shared<std::string const>(k_legacy_prompt);
+    co_await ws.write(prompt);
+    auto const key = co_await ws.read();
+    if (!key) co_return;
+    auto const company = hub->keys.company_of(*key);
+    if (!company) {
+        auto refusal = std::make_shared<std::string const>(k_legacy_refusal);
+        co_await ws.write(refusal);
+        co_await ws.close(k_policy_violation, "invalid api key");
+        for (;;) {
+            auto message = co_await ws.read();
+            if (!message) break;
+        }
+        co_return;
+    }
+    auto welcome = std::make_shared<std::string const>("Connected with api key " + *key);
+    co_await ws.write(welcome);
+    feed_scope scope;
+    scope.company = *company;
+    co_await run_feed(hub, scope, std::move(ws));
+}
+
 net::awaitable<void> close_bad_token(web::ws_connection ws) {
     co_await ws.close(k_policy_violation, "invalid or expired token");
     for (;;) {  // drain until the close handshake ends
@@ -302,17 +329,27 @@ std::vector<delivery> route_event(feed_hub::state& s, subscription_kind family, 
 
     for (auto const& [id, session] : s.sessions) {
         auto const& scope = session->scope();
-        if (!s.store.endpoints().contains(scope.websocket_id)) continue;  // deleted: no more delivery
+        bool const company_wide = scope.websocket_id == 0;
+        if (!company_wide && !s.store.endpoints().contains(scope.websocket_id)) continue;  // deleted: no more delivery
         if (s.options.fanout == fanout_mode::newest && newest[scope.websocket_id] != id) continue;
         delivery d{id, scope.websocket_id, {}};
         for (auto const& [sub_id, sub] : s.store.subscriptions()) {
-            if (sub.endpoint_id != scope.websocket_id) continue;
+            if (company_wide) {
+                auto const endpoint = s.store.endpoints().find(sub.endpoint_id);
+                if (endpoint == s.store.endpoints().end() || endpoint->second.company != scope.company ||
+                    endpoint->second.type != endpoint_type::websocket)
+                    continue;
+            } else if (sub.endpoint_id != scope.websocket_id) {
+                continue;
+            }
             if (scope.subscription_id && *scope.subscription_id != sub_id) continue;
-            if (subscription_matches(sub, *facts)) d.subscriptions.push_back(sub_id);
+            if (!subscription_matches(sub, *facts)) continue;
+            if (d.subscriptions.empty()) d.websocket = sub.endpoint_id;  // the encoding of the first match
+            d.subscriptions.push_back(sub_id);
         }
         if (d.subscriptions.empty()) continue;
         if (s.faults.roll(s.faults.plan() ? s.faults.plan()->drop : 0)) continue;
-        auto frame = frame_for(scope.websocket_id);
+        auto frame = frame_for(d.websocket);
         if (s.faults.roll(s.faults.plan() ? s.faults.plan()->corrupt_signature : 0) && jwt::looks_like_jwt(*frame)) {
             auto broken = *frame;
             // Change the signature's first character: still base64url, no longer valid.
@@ -358,8 +395,8 @@ std::vector<delivery> deliver_event(std::shared_ptr<feed_hub::state> const& hub,
 }  // namespace
 
 feed_hub::feed_hub(net::any_io_executor executor, resource_store& store, token_service const& tokens,
-                   clock& time_source, feed_options options)
-    : state_{std::make_shared<state>(state{std::move(executor), store, tokens, time_source, options})} {}
+                   api_keys const& keys, clock& time_source, feed_options options)
+    : state_{std::make_shared<state>(state{std::move(executor), store, tokens, keys, time_source, options})} {}
 
 feed_hub::~feed_hub() = default;
 
@@ -397,9 +434,13 @@ web::upgrade_decision feed_hub::upgrade(web::request const& request) {
     auto const token = path.starts_with("/events/") ? path.substr(8) : std::string_view{};
     auto scope = state_->scope_of(token);
     if (!scope) {
-        HLOG(info, "feed.bad_token").field("mode", state_->options.bad_token == bad_token_mode::reject ? "reject" : "close");
+        HLOG(info, "feed.bad_token").field("mode", static_cast<int>(state_->options.bad_token));
         if (state_->options.bad_token == bad_token_mode::reject) {
             decision.refusal = error_response(401, "the websocket token is invalid or expired", "unauthorized");
+            return decision;
+        }
+        if (state_->options.bad_token == bad_token_mode::legacy) {
+            decision.session = [hub = state_](web::ws_connection ws) { return legacy_dialogue(hub, std::move(ws)); };
             return decision;
         }
         decision.session = [](web::ws_connection ws) { return close_bad_token(std::move(ws)); };

@@ -11,6 +11,7 @@
 #include "core/clock/clock.hpp"
 #include "core/net/asio_fwd.hpp"
 #include "core/web/http_server.hpp"
+#include "mockserver/api_keys.hpp"
 #include "mockserver/fault_plan.hpp"
 #include "mockserver/resource_store.hpp"
 #include "mockserver/token_service.hpp"
@@ -31,7 +32,14 @@ namespace harness::mock {
 enum class bad_token_mode {
     reject,  // refuse the upgrade: HTTP 401 with a JSON error body
     close,   // accept, then close with 1008 (policy violation)
+    legacy,  // the old service's in-band dialogue: prompt, the client sends its API key
 };
+
+// The old service's exact texts.
+inline constexpr std::string_view k_legacy_prompt =
+    "You are connected without a valid token, please send your api key for verification";
+inline constexpr std::string_view k_legacy_refusal =
+    "The api key is not valid or does not have access to this subscription.";
 // How the hourly cut looks to the client.
 enum class hour_cut_style {
     abrupt,       // TCP close, no close frame (what a Cloud Run cut is believed to be)
@@ -57,8 +65,8 @@ struct delivery {
 
 class feed_hub {
 public:
-    feed_hub(net::any_io_executor executor, resource_store& store, token_service const& tokens, clock& time_source,
-             feed_options options);
+    feed_hub(net::any_io_executor executor, resource_store& store, token_service const& tokens,
+             api_keys const& keys, clock& time_source, feed_options options);
     ~feed_hub();
 
     static bool owns(std::string_view path);  // /events/...

@@ -52,9 +52,9 @@ int main(int argc, char** argv) {
         .value("tls-cert", "FILE", "PEM certificate: serve https and wss on the port (with --tls-key).")
         .value("tls-key", "FILE", "PEM private key for --tls-cert.")
         .value("rate-limits", "off|dialpad", "Apply Dialpad's documented rate limits (429 when exceeded).", "off")
-        .value("bad-token", "close|reject",
-               "An invalid, expired or unknown websocket token: accept then close with 1008, or refuse the "
-               "upgrade with 401.",
+        .value("bad-token", "close|reject|legacy",
+               "An invalid, expired or unknown websocket token: accept then close with 1008; refuse the "
+               "upgrade with 401; or play the old service's dialogue (prompt, the client sends its API key).",
                "close")
         .value("connection-ttl", "SECONDS", "Cut every event websocket this long after it opened.", "3600")
         .value("hour-cut", "abrupt|close-frame",
@@ -93,9 +93,11 @@ int main(int argc, char** argv) {
         options.rate_limits = limits == "dialpad";
 
         auto const bad_token = args.value("bad-token").value_or("close");
-        if (bad_token != "close" && bad_token != "reject")
-            throw cli::usage_error{"--bad-token must be close or reject, not '" + bad_token + "'"};
-        options.feed.bad_token = bad_token == "close" ? mock::bad_token_mode::close : mock::bad_token_mode::reject;
+        if (bad_token != "close" && bad_token != "reject" && bad_token != "legacy")
+            throw cli::usage_error{"--bad-token must be close, reject or legacy, not '" + bad_token + "'"};
+        options.feed.bad_token = bad_token == "close"    ? mock::bad_token_mode::close
+                                 : bad_token == "reject" ? mock::bad_token_mode::reject
+                                                         : mock::bad_token_mode::legacy;
         options.feed.connection_ttl = std::chrono::seconds{parse_positive("connection-ttl", args.value("connection-ttl").value_or("3600"))};
         auto const cut = args.value("hour-cut").value_or("abrupt");
         if (cut != "abrupt" && cut != "close-frame")

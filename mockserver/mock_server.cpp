@@ -60,7 +60,7 @@ struct mock_server::impl {
                                         : options.api_keys},
           tokens{time_source},
           limiter{time_source},
-          feed{executor, store, tokens, time_source, options.feed},
+          feed{executor, store, tokens, keys, time_source, options.feed},
           admin{journal, feed, time_source, steerable, admin_actions{[this] {
                     feed.close_all();
                     feed.clear_faults();

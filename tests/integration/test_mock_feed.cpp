@@ -438,3 +438,25 @@ TEST_CASE("mock faults: corrupt signatures, delays and refused upgrades") {
     mock.call_json("POST", "/__admin/faults", "", R"({"drop":2})", 400);
     mock.call_json("POST", "/__admin/faults", "", R"({"explode":true})", 400);
 }
+
+TEST_CASE("mock feed: the legacy in-band API key dialogue") {
+    auto options = mock_fixture::default_options();
+    options.feed.bad_token = harness::mock::bad_token_mode::legacy;
+    mock_fixture mock{options};
+    auto const ws = make_websocket(mock);
+    subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+
+    ws_test_client wrong{mock.endpoints().ws + "no-token"};
+    CHECK(wrong.wait_for_messages(1).at(0) == harness::mock::k_legacy_prompt);
+    wrong.send("not-a-key");
+    CHECK(wrong.wait_for_messages(2).at(1) == harness::mock::k_legacy_refusal);
+    CHECK(wrong.wait_closed().code == 1008);
+
+    ws_test_client right{mock.endpoints().ws + "no-token"};
+    right.wait_for_messages(1);
+    right.send("key-a");
+    CHECK(right.wait_for_messages(2).at(1).find("key-a") != std::string::npos);
+    mock.call("GET", "/api/v2/websockets");
+    CHECK(inject(mock, "call", call_event(1, "ringing")).size() == 1);
+    CHECK(right.wait_for_messages(3).at(2) == call_event(1, "ringing"));
+}
