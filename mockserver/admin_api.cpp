@@ -111,35 +111,80 @@ std::optional<nlohmann::json> admin_body(web::request const& request, web::respo
 
 }  // namespace
 
+namespace {
+
+// One event of an admin body: {"type":...,"payload":{...}} or {"type":...,"raw":"..."}.
+// `ordered` is the same JSON parsed keeping key order, for payloads.
+std::optional<std::pair<subscription_kind, std::string>> read_admin_event(nlohmann::json const& item,
+                                                                           nlohmann::ordered_json const& ordered,
+                                                                           std::string& problem) {
+    if (!item.is_object()) {
+        problem = "each event must be a JSON object";
+        return std::nullopt;
+    }
+    auto const type = item.find("type");
+    if (type == item.end() || !type->is_string() || !parse_subscription_kind(type->get<std::string>())) {
+        problem = "field 'type' must be one of call, sms, contact, agent_status, changelog";
+        return std::nullopt;
+    }
+    std::string event_json;
+    if (auto const raw = item.find("raw"); raw != item.end()) {
+        if (!raw->is_string()) {
+            problem = "field 'raw' must be a string: the exact event text";
+            return std::nullopt;
+        }
+        event_json = raw->get<std::string>();
+    } else if (auto const payload = item.find("payload"); payload != item.end() && payload->is_object()) {
+        event_json = ordered["payload"].dump();  // the key order it was given
+    } else {
+        problem = "give the event as 'payload' (a JSON object) or 'raw' (its exact text)";
+        return std::nullopt;
+    }
+    if (!nlohmann::json::accept(event_json)) {
+        problem = "the event is not valid JSON";
+        return std::nullopt;
+    }
+    return std::pair{*parse_subscription_kind(type->get<std::string>()), std::move(event_json)};
+}
+
+}  // namespace
+
 web::response admin_api::events(web::request const& request) {
     web::response error;
     auto const body = admin_body(request, error);
     if (!body) return error;
-    auto const type = body->find("type");
-    if (type == body->end() || !type->is_string() || !parse_subscription_kind(type->get<std::string>()))
-        return error_response(400, "field 'type' must be one of call, sms, contact, agent_status, changelog");
-    auto const kind = *parse_subscription_kind(type->get<std::string>());
-    std::string event_json;
-    if (auto const raw = body->find("raw"); raw != body->end()) {
-        if (!raw->is_string()) return error_response(400, "field 'raw' must be a string: the exact event text");
-        event_json = raw->get<std::string>();
-    } else if (auto const payload = body->find("payload"); payload != body->end() && payload->is_object()) {
-        // Re-parse as ordered so the event keeps the key order it was given.
-        auto const ordered = nlohmann::ordered_json::parse(request.body, nullptr, false);
-        event_json = ordered["payload"].dump();
+    auto const ordered = nlohmann::ordered_json::parse(request.body.empty() ? std::string{"{}"} : request.body);
+    // One event, or {"events":[...]} delivered in order.
+    std::vector<std::pair<subscription_kind, std::string>> events;
+    std::string problem;
+    if (auto const list = body->find("events"); list != body->end()) {
+        if (!list->is_array()) return error_response(400, "field 'events' must be an array");
+        for (std::size_t i = 0; i < list->size(); ++i) {
+            auto event = read_admin_event((*list)[i], ordered["events"][i], problem);
+            if (!event) return error_response(400, "events[" + std::to_string(i) + "]: " + problem);
+            events.push_back(std::move(*event));
+        }
     } else {
-        return error_response(400, "give the event as 'payload' (a JSON object) or 'raw' (its exact text)");
+        auto event = read_admin_event(*body, ordered, problem);
+        if (!event) return error_response(400, problem);
+        events.push_back(std::move(*event));
     }
-    if (!nlohmann::json::accept(event_json))
-        return error_response(400, "the event is not valid JSON");
-    auto const deliveries = feed_.deliver(kind, event_json);
     nlohmann::json response;
+    if (body->contains("events")) {  // a batch answers with counts only
+        std::size_t deliveries = 0;
+        for (auto const& [kind, json] : events) deliveries += feed_.deliver(kind, json).size();
+        response["events"] = events.size();
+        response["deliveries"] = deliveries;
+        return web::response::json(200, response.dump());
+    }
     auto& list = response["delivered"] = nlohmann::json::array();
-    for (auto const& d : deliveries) {
-        nlohmann::json subscriptions = nlohmann::json::array();
-        for (auto id : d.subscriptions) subscriptions.push_back(std::to_string(id));
-        list.push_back({{"connection", d.connection}, {"websocket", std::to_string(d.websocket)},
-                        {"subscriptions", subscriptions}});
+    for (auto const& [kind, json] : events) {
+        for (auto const& d : feed_.deliver(kind, json)) {
+            nlohmann::json subscriptions = nlohmann::json::array();
+            for (auto id : d.subscriptions) subscriptions.push_back(std::to_string(id));
+            list.push_back({{"connection", d.connection}, {"websocket", std::to_string(d.websocket)},
+                            {"subscriptions", subscriptions}});
+        }
     }
     return web::response::json(200, response.dump());
 }

@@ -460,3 +460,24 @@ TEST_CASE("mock feed: the legacy in-band API key dialogue") {
     CHECK(inject(mock, "call", call_event(1, "ringing")).size() == 1);
     CHECK(right.wait_for_messages(3).at(2) == call_event(1, "ringing"));
 }
+
+TEST_CASE("mock feed: a batch of events is delivered in order") {
+    mock_fixture mock;
+    auto const ws = make_websocket(mock);
+    subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+    ws_test_client client{ws.url};
+    mock.call("GET", "/api/v2/websockets");
+    nlohmann::ordered_json batch{{"events", nlohmann::ordered_json::array()}};  // ordered: the payload's key order matters
+    for (int i = 0; i < 50; ++i) batch["events"].push_back({{"type", "call"}, {"raw", call_event(i + 1, "ringing")}});
+    batch["events"].push_back({{"type", "call"}, {"payload", {{"state", "hangup"}, {"call_id", 99}}}});
+    auto const answer = mock.call_json("POST", "/__admin/events", "", batch.dump());
+    CHECK(answer["events"] == 51);
+    CHECK(answer["deliveries"] == 51);
+    auto const got = client.wait_for_messages(51);
+    CHECK(got[0] == call_event(1, "ringing"));
+    CHECK(got[49] == call_event(50, "ringing"));
+    CHECK(got[50] == R"({"state":"hangup","call_id":99})");  // a payload keeps the key order it was given
+    batch["events"].push_back({{"type", "fax"}, {"raw", "{}"}});
+    auto const bad = mock.call_json("POST", "/__admin/events", "", batch.dump(), 400);
+    CHECK(bad["error"]["message"].get<std::string>().starts_with("events[51]"));
+}
