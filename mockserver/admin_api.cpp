@@ -3,6 +3,7 @@
 #include "core/version.hpp"
 #include "mockserver/api_error.hpp"
 #include "mockserver/event_generator.hpp"
+#include "mockserver/event_router.hpp"
 #include "mockserver/feed_hub.hpp"
 #include "mockserver/request_journal.hpp"
 
@@ -115,8 +116,7 @@ namespace {
 
 // One event of an admin body: {"type":...,"payload":{...}} or {"type":...,"raw":"..."}.
 // `ordered` is the same JSON parsed keeping key order, for payloads.
-std::optional<std::pair<subscription_kind, std::string>> read_admin_event(nlohmann::json const& item,
-                                                                           nlohmann::ordered_json const& ordered,
+std::optional<std::pair<subscription_kind, std::string>> read_admin_event(nlohmann::ordered_json const& item,
                                                                            std::string& problem) {
     if (!item.is_object()) {
         problem = "each event must be a JSON object";
@@ -135,13 +135,9 @@ std::optional<std::pair<subscription_kind, std::string>> read_admin_event(nlohma
         }
         event_json = raw->get<std::string>();
     } else if (auto const payload = item.find("payload"); payload != item.end() && payload->is_object()) {
-        event_json = ordered["payload"].dump();  // the key order it was given
+        event_json = payload->dump();  // ordered: the key order it was given
     } else {
         problem = "give the event as 'payload' (a JSON object) or 'raw' (its exact text)";
-        return std::nullopt;
-    }
-    if (!nlohmann::json::accept(event_json)) {
-        problem = "the event is not valid JSON";
         return std::nullopt;
     }
     return std::pair{*parse_subscription_kind(type->get<std::string>()), std::move(event_json)};
@@ -150,27 +146,31 @@ std::optional<std::pair<subscription_kind, std::string>> read_admin_event(nlohma
 }  // namespace
 
 web::response admin_api::events(web::request const& request) {
-    web::response error;
-    auto const body = admin_body(request, error);
-    if (!body) return error;
-    auto const ordered = nlohmann::ordered_json::parse(request.body.empty() ? std::string{"{}"} : request.body);
+    // Parsed once, keeping key order (payloads are sent as given).
+    auto const body = nlohmann::ordered_json::parse(request.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object()) return error_response(400, "the request body must be a JSON object");
     // One event, or {"events":[...]} delivered in order.
     std::vector<std::pair<subscription_kind, std::string>> events;
     std::string problem;
-    if (auto const list = body->find("events"); list != body->end()) {
+    if (auto const list = body.find("events"); list != body.end()) {
         if (!list->is_array()) return error_response(400, "field 'events' must be an array");
         for (std::size_t i = 0; i < list->size(); ++i) {
-            auto event = read_admin_event((*list)[i], ordered["events"][i], problem);
+            auto event = read_admin_event((*list)[i], problem);
             if (!event) return error_response(400, "events[" + std::to_string(i) + "]: " + problem);
             events.push_back(std::move(*event));
         }
     } else {
-        auto event = read_admin_event(*body, ordered, problem);
+        auto event = read_admin_event(body, problem);
         if (!event) return error_response(400, problem);
         events.push_back(std::move(*event));
     }
     nlohmann::json response;
-    if (body->contains("events")) {  // a batch answers with counts only
+    // The events must be JSON objects: checked up front, so a batch is all or nothing.
+    for (std::size_t i = 0; i < events.size(); ++i)
+        if (!is_json_object(events[i].second))
+            return error_response(400, (body.contains("events") ? "events[" + std::to_string(i) + "]: " : std::string{}) +
+                                           "the event is not valid JSON");
+    if (body.contains("events")) {  // a batch answers with counts only
         std::size_t deliveries = 0;
         for (auto const& [kind, json] : events) deliveries += feed_.deliver(kind, json).size();
         response["events"] = events.size();

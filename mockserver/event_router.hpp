@@ -29,6 +29,9 @@ struct event_facts {
 // the text is not a JSON object.
 std::optional<event_facts> read_event_facts(subscription_kind family, std::string_view json_text);
 
+// True when `json_text` is one well-formed JSON object (a fast SIMD check).
+bool is_json_object(std::string_view json_text);
+
 // True when subscription `s` (enabled, of the event's family) lets it through.
 bool subscription_matches(subscription const& s, event_facts const& event);
 

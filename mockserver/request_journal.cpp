@@ -45,7 +45,10 @@ std::string operation_of(web::request const& request) {
     std::size_t const collection_length = !parts.empty() && parts[0] == "subscriptions" ? 2 : 1;
     if (parts.size() < collection_length || parts.size() > collection_length + 1) return {};
     std::string name;
-    for (std::size_t i = 0; i < collection_length; ++i) name += (i ? "." : "") + std::string{parts[i]};
+    for (std::size_t i = 0; i < collection_length; ++i) {
+        if (i > 0) name += '.';
+        name += parts[i];
+    }
     bool const item = parts.size() == collection_length + 1;
     auto const& m = request.method;
     char const* verb = !item ? (m == "GET" ? "list" : m == "POST" ? "create" : nullptr)
