@@ -150,8 +150,16 @@ net::awaitable<void> server::state::serve_requests(Stream& stream, tcp::endpoint
             if (!decision.refusal) {
                 // The connection becomes a websocket: hand the stream over
                 // and let the session own it until the end.
+                // The stream moves into the websocket: until the handshake is
+                // done, stop() can only leave a note, acted on right after.
+                auto stop_requested = std::make_shared<bool>(false);
+                closers[id] = [stop_requested] { *stop_requested = true; };
                 auto ws = co_await accept_websocket(std::move(stream), parser.release(), remote.address().to_string());
-                closers[id] = ws.aborter();  // stop() can still end it after the move
+                if (*stop_requested || stopped) {
+                    ws.abort();
+                    co_return;
+                }
+                closers[id] = ws.aborter();
                 co_await decision.session(std::move(ws));
                 co_return;
             }
