@@ -6,6 +6,8 @@
 #include "tests/support/ws_test_client.hpp"
 
 #include <doctest/doctest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 using harness::test::mock_fixture;
 using harness::test::ws_test_client;
@@ -13,6 +15,30 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 namespace {
+
+// Checks an HS256 compact JWT with OpenSSL alone (not the project's jwt
+// module): returns the payload bytes if the signature holds, or nullopt.
+std::optional<std::string> independent_hs256_payload(std::string const& token, std::string const& secret) {
+    auto const first = token.find('.'), last = token.rfind('.');
+    if (first == std::string::npos || first == last) return std::nullopt;
+    auto from_url = [](std::string text) {  // base64url -> base64 with padding, then decode
+        for (auto& c : text) c = c == '-' ? '+' : c == '_' ? '/' : c;
+        while (text.size() % 4) text += '=';
+        std::string out(text.size(), '\0');
+        auto const n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                       reinterpret_cast<unsigned char const*>(text.data()), static_cast<int>(text.size()));
+        if (n < 0) return std::string{};
+        out.resize(static_cast<std::size_t>(n) - (text.ends_with("==") ? 2 : text.ends_with("=") ? 1 : 0));
+        return out;
+    };
+    auto const signing_input = token.substr(0, last);
+    unsigned char mac[32];
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<unsigned char const*>(signing_input.data()), signing_input.size(), mac, &length);
+    if (from_url(token.substr(last + 1)) != std::string(reinterpret_cast<char*>(mac), length)) return std::nullopt;
+    return from_url(token.substr(first + 1, last - first - 1));
+}
 
 std::string call_event(std::int64_t call_id, std::string const& state, std::string const& target_type = "user",
                        std::int64_t target_id = 5100000000000001) {
@@ -92,6 +118,8 @@ TEST_CASE("mock feed: a websocket with a secret sends each event as an HS256 JWT
     auto const event = call_event(3, "ringing");
     inject(mock, "call", event);
     auto const frame = client.wait_for_messages(1).at(0);
+    CHECK(independent_hs256_payload(frame, "feed-secret") == event);  // OpenSSL alone agrees
+    CHECK_FALSE(independent_hs256_payload(frame, "other-secret").has_value());
     CHECK(harness::jwt::verify_hs256(frame, "feed-secret") == harness::jwt::verdict::valid);
     auto const decoded = harness::jwt::decode(frame);
     REQUIRE(decoded.has_value());
