@@ -325,7 +325,8 @@ std::vector<delivery> route_event(feed_hub::state& s, subscription_kind family, 
 
     // The newest connection per websocket, when only it should receive.
     std::map<std::int64_t, std::uint64_t> newest;
-    for (auto const& [id, session] : s.sessions) newest[session->scope().websocket_id] = id;
+    if (s.options.fanout == fanout_mode::newest)
+        for (auto const& [id, session] : s.sessions) newest[session->scope().websocket_id] = id;
 
     for (auto const& [id, session] : s.sessions) {
         auto const& scope = session->scope();
@@ -486,12 +487,12 @@ nlohmann::json feed_hub::connections_json() const {
     auto list = nlohmann::json::array();
     auto const now = state_->time.now();
     for (auto const& [id, session] : state_->sessions) {
-        nlohmann::ordered_json j;
+        nlohmann::json j;
         j["id"] = id;
         j["websocket"] = std::to_string(session->scope().websocket_id);
         j["subscription"] = session->scope().subscription_id
-                                ? nlohmann::ordered_json(std::to_string(*session->scope().subscription_id))
-                                : nlohmann::ordered_json(nullptr);
+                                ? nlohmann::json(std::to_string(*session->scope().subscription_id))
+                                : nlohmann::json(nullptr);
         j["company"] = session->scope().company;
         j["remote"] = session->remote();
         j["age_seconds"] = std::chrono::duration<double>(now - session->opened()).count();
@@ -499,7 +500,7 @@ nlohmann::json feed_hub::connections_json() const {
         j["bytes_sent"] = session->bytes_sent();
         j["queued"] = session->queued();
         j["dropped"] = session->dropped();
-        list.push_back(nlohmann::json::parse(j.dump()));
+        list.push_back(std::move(j));
     }
     return list;
 }
