@@ -1,16 +1,18 @@
 #include "core/web/ws_connection.hpp"
 
-#include "core/web/client_setup.hpp"
 #include "core/web/ws_upgrade.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
+#include <boost/url/parse.hpp>
+#include <openssl/ssl.h>
 
 namespace harness::web {
 
@@ -91,20 +93,36 @@ void configure_server(Impl& impl) {
     impl.ws.read_message_max(16u << 20);
 }
 
-// Any URL the clients take, checked for a websocket scheme.
-url_target parse_ws_url(std::string const& url) {
-    if (!(url.starts_with("ws://") || url.starts_with("wss://") || url.starts_with("http://") ||
-          url.starts_with("https://")))
+struct parsed_url {
+    bool tls = false;
+    std::string host;
+    std::string port;
+    std::string target;
+};
+
+parsed_url parse_ws_url(std::string const& url) {
+    auto parsed = boost::urls::parse_uri(url);
+    if (!parsed) throw client_error{"not a valid websocket URL"};
+    parsed_url out;
+    auto const scheme = parsed->scheme();
+    if (scheme == "wss" || scheme == "https")
+        out.tls = true;
+    else if (scheme != "ws" && scheme != "http")
         throw client_error{"a websocket URL must start with ws:// or wss://"};
-    return parse_target(url);
+    out.host = parsed->host_address();
+    out.port = parsed->has_port() ? std::string{parsed->port()} : (out.tls ? "443" : "80");
+    out.target = std::string{parsed->encoded_path()};
+    if (out.target.empty()) out.target = "/";
+    if (parsed->has_query()) out.target += "?" + std::string{parsed->encoded_query()};
+    return out;
 }
 
 template <class Impl>
-net::awaitable<void> client_handshake(Impl& impl, url_target const& u) {
+net::awaitable<void> client_handshake(Impl& impl, parsed_url const& u) {
     impl.ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
     impl.ws.read_message_max(64u << 20);
     websocket::response_type response;
-    auto [ec] = co_await impl.ws.async_handshake(response, u.host + ":" + u.port, u.path_and_query, use_tuple);
+    auto [ec] = co_await impl.ws.async_handshake(response, u.host + ":" + u.port, u.target, use_tuple);
     if (ec == websocket::error::upgrade_declined)
         throw ws_refused{static_cast<int>(response.result_int()), response.body()};
     if (ec) throw client_error{"websocket handshake with " + u.host + ":" + u.port + " failed: " + ec.message()};
@@ -161,7 +179,20 @@ net::awaitable<ws_connection> ws_connection::connect(std::string url, client_opt
         co_return ws_connection{std::move(p)};
     }
     // The context must outlive the stream: keep it beside the connection.
-    auto context = make_client_tls_context(options);
+    auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
+    context->set_options(net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                         net::ssl::context::no_tlsv1_1);
+    if (options.verify_tls) {
+        error_code ec;
+        if (options.ca_file)
+            context->load_verify_file(*options.ca_file, ec);
+        else
+            context->set_default_verify_paths(ec);
+        if (ec) throw client_error{"cannot load trusted certificates: " + ec.message()};
+        context->set_verify_mode(net::ssl::verify_peer);
+    } else {
+        context->set_verify_mode(net::ssl::verify_none);
+    }
     struct owning_tls_impl final : ws_connection::impl {
         owning_tls_impl(std::shared_ptr<net::ssl::context> c, beast::tcp_stream s)
             : context{std::move(c)}, inner{std::move(s), *context} {}
@@ -179,7 +210,9 @@ net::awaitable<ws_connection> ws_connection::connect(std::string url, client_opt
     auto p = std::make_unique<owning_tls_impl>(context, std::move(stream));
     p->remote = endpoint.address().to_string();
     auto& ssl = p->inner.ws.next_layer();
-    prepare_client_tls(ssl, u.host, options.verify_tls);
+    if (!SSL_set_tlsext_host_name(ssl.native_handle(), u.host.c_str()))
+        throw client_error{"cannot set TLS server name for " + u.host};
+    if (options.verify_tls) ssl.set_verify_callback(net::ssl::host_name_verification(u.host));
     beast::get_lowest_layer(p->inner.ws).expires_after(options.timeout);
     auto [handshake_ec] = co_await ssl.async_handshake(net::ssl::stream_base::client, use_tuple);
     if (handshake_ec)
