@@ -1,9 +1,12 @@
 // Event delivery: how fast dialpad-mock gets injected ~1 KB events to N
 // connected clients (admin injection -> routing -> per-connection queues ->
-// websocket), against a bare websocket broadcast of the same bytes over the
-// same transport (no routing, no JSON, no journal) measured in the same run.
-// The clients live in a separate consumer process that reports when it has
-// received everything.
+// websocket), against a bare Beast websocket broadcast server measured in the
+// same run. The baseline is fed the same events the same way (HTTP POST
+// batches, here newline-separated, so no JSON) and sends every one to every
+// client from a per-connection queue: no routing, no JSON, no journal. A
+// third figure, the same frames sent from memory with no intake at all, is
+// printed as the transport's ceiling. The clients live in a separate consumer
+// process that reports when it has received everything.
 //
 //   build/release/bench/mock_delivery_bench [--events E] [--clients 1,10,100] [--rounds R]
 
@@ -28,6 +31,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <deque>
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -109,12 +113,12 @@ struct consumer {
 };
 
 // Frames per second through dialpad-mock.
-double run_mock(consumer const& c, std::vector<std::string> const& events, std::size_t clients) {
+double run_mock(consumer const& c, std::vector<std::string> const& batches, std::size_t event_count, std::size_t clients) {
     net::io_context ioc{1};
     virtual_clock time{0.0};
     mock::mock_options options;
     options.port = 0;
-    options.feed.queue_limit = events.size() + 1;
+    options.feed.queue_limit = event_count + 1;
     mock::mock_server server{ioc.get_executor(), options, time, &time};
     auto const endpoints = server.start();
     std::thread thread{[&] { ioc.run(); }};
@@ -122,41 +126,116 @@ double run_mock(consumer const& c, std::vector<std::string> const& events, std::
     auto const ws = nlohmann::json::parse(web::fetch("POST", endpoints.http + "/api/v2/websockets", auth, "{}").body);
     web::fetch("POST", endpoints.http + "/api/v2/subscriptions/call", auth,
                R"({"endpoint_id":")" + ws["id"].get<std::string>() + "\"}");
-    c.start(ws["websocket_url"].get<std::string>(), clients, clients * events.size());
+    c.start(ws["websocket_url"].get<std::string>(), clients, clients * event_count);
     web::fetch("GET", endpoints.http + "/__admin/health");  // the connections are registered by now
 
-    // The batches are built before the clock starts: injection cost is the mock's.
-    std::vector<std::string> batches;
-    for (std::size_t i = 0; i < events.size(); i += 500) {
-        nlohmann::json batch{{"events", nlohmann::json::array()}};
-        for (std::size_t j = i; j < std::min(events.size(), i + 500); ++j)
-            batch["events"].push_back({{"type", "call"}, {"raw", events[j]}});
-        batches.push_back(batch.dump());
-    }
     auto const start = steady::now();
     for (auto const& batch : batches) web::fetch("POST", endpoints.http + "/__admin/events", {}, batch);
     c.wait_done();
     auto const seconds = std::chrono::duration<double>(steady::now() - start).count();
     net::post(ioc, [&] { server.stop(); });
     thread.join();
-    return double(clients * events.size()) / seconds;
+    return double(clients * event_count) / seconds;
 }
 
-// The baseline: every client gets the same frames as fast as the transport takes them.
-double run_baseline(consumer const& c, std::vector<std::string> const& events, std::size_t clients) {
+// A bare broadcast server: POST a newline-separated batch, every connection
+// gets every line as one text frame, each connection from its own queue.
+struct bare_client {
+    std::deque<std::shared_ptr<std::string const>> queue;
+    net::steady_timer wake;
+    bool stopping = false;
+};
+
+net::awaitable<void> bare_session(std::shared_ptr<bare_client> client, web::ws_connection ws) {
+    for (;;) {
+        while (client->queue.empty()) {
+            if (client->stopping) co_return;
+            client->wake.expires_at(net::steady_timer::time_point::max());
+            auto [ec] = co_await client->wake.async_wait(net::as_tuple(net::use_awaitable));
+            (void)ec;
+        }
+        auto frame = std::move(client->queue.front());
+        client->queue.pop_front();
+        try {
+            co_await ws.write(frame);
+        } catch (boost::system::system_error const&) {
+            co_return;  // the consumer hung up
+        }
+    }
+}
+
+double run_baseline(consumer const& c, std::vector<std::string> const& batches, std::size_t event_count,
+                    std::size_t clients) {
+    net::io_context ioc{1};
+    std::vector<std::shared_ptr<bare_client>> sessions;
+    web::server_options options;
+    options.body_limit = 64u << 20;
+    web::server server{ioc.get_executor(), options, [&](web::request& request) {
+                           std::string_view body{request.body};
+                           while (!body.empty()) {
+                               auto const end = std::min(body.find('\n'), body.size());
+                               auto frame = std::make_shared<std::string const>(body.substr(0, end));
+                               for (auto& session : sessions) {
+                                   session->queue.push_back(frame);
+                                   session->wake.cancel();
+                               }
+                               body.remove_prefix(std::min(end + 1, body.size()));
+                           }
+                           return web::response::json(200, "{}");
+                       }};
+    server.on_upgrade([&](web::request const&) {
+        web::upgrade_decision d;
+        d.session = [&ioc, &sessions](web::ws_connection ws) {
+            auto client = std::make_shared<bare_client>(bare_client{{}, net::steady_timer{ioc}, false});
+            sessions.push_back(client);
+            return bare_session(client, std::move(ws));
+        };
+        return d;
+    });
+    server.start();
+    std::thread thread{[&] { ioc.run(); }};
+    auto const base = "http://127.0.0.1:" + std::to_string(server.port());
+    c.start("ws://127.0.0.1:" + std::to_string(server.port()) + "/", clients, clients * event_count);
+    web::fetch("GET", base + "/");  // the connections are registered by now
+    auto const start = steady::now();
+    for (auto const& batch : batches) web::fetch("POST", base + "/", {}, batch);
+    c.wait_done();
+    auto const seconds = std::chrono::duration<double>(steady::now() - start).count();
+    net::post(ioc, [&] {
+        for (auto& session : sessions) {
+            session->stopping = true;
+            session->wake.cancel();
+        }
+        server.stop();
+    });
+    thread.join();
+    return double(clients * event_count) / seconds;
+}
+
+// The transport's ceiling: every client gets the frames from memory, no intake.
+net::awaitable<void> send_from_memory(net::steady_timer* go, bool const* started,
+                                      std::vector<std::shared_ptr<std::string const>> const* frames,
+                                      web::ws_connection ws) {
+    if (!*started) {  // a session set up after the start goes at once
+        auto [ec] = co_await go->async_wait(net::as_tuple(net::use_awaitable));
+        (void)ec;
+    }
+    for (auto const& frame : *frames) co_await ws.write(frame);
+    auto end = co_await ws.read();  // until the consumer hangs up
+    (void)end;
+}
+
+double run_from_memory(consumer const& c, std::vector<std::string> const& events, std::size_t clients) {
     net::io_context ioc{1};
     std::vector<std::shared_ptr<std::string const>> frames;
     for (auto const& e : events) frames.push_back(std::make_shared<std::string const>(e));
     net::steady_timer go{ioc, net::steady_timer::time_point::max()};
+    bool started = false;
     web::server server{ioc.get_executor(), web::server_options{}, [](web::request&) { return web::response{}; }};
     server.on_upgrade([&](web::request const&) {
         web::upgrade_decision d;
-        d.session = [&](web::ws_connection ws) -> net::awaitable<void> {
-            auto [ec] = co_await go.async_wait(net::as_tuple(net::use_awaitable));
-            (void)ec;
-            for (auto const& frame : frames) co_await ws.write(frame);
-            auto end = co_await ws.read();  // until the consumer hangs up
-            (void)end;
+        d.session = [&go, &started, &frames](web::ws_connection ws) {
+            return send_from_memory(&go, &started, &frames, std::move(ws));
         };
         return d;
     });
@@ -164,7 +243,10 @@ double run_baseline(consumer const& c, std::vector<std::string> const& events, s
     std::thread thread{[&] { ioc.run(); }};
     c.start("ws://127.0.0.1:" + std::to_string(server.port()) + "/", clients, clients * events.size());
     auto const start = steady::now();
-    net::post(ioc, [&] { go.cancel(); });
+    net::post(ioc, [&] {
+        started = true;
+        go.cancel();
+    });
     c.wait_done();
     auto const seconds = std::chrono::duration<double>(steady::now() - start).count();
     net::post(ioc, [&] { server.stop(); });
@@ -210,24 +292,38 @@ int main(int argc, char** argv) {
         for (std::string item; std::getline(list, item, ',');) client_counts.push_back(std::stoul(item));
         std::vector<std::string> events;
         for (std::size_t i = 0; i < count; ++i) events.push_back(make_event(i));
-        std::printf("%zu events of %zu bytes\n", count, events[0].size());
+        // Both servers get the events in POSTs of 500, built before any clock starts.
+        std::vector<std::string> mock_batches, bare_batches;
+        for (std::size_t i = 0; i < events.size(); i += 500) {
+            nlohmann::json batch{{"events", nlohmann::json::array()}};
+            std::string lines;
+            for (std::size_t j = i; j < std::min(events.size(), i + 500); ++j) {
+                batch["events"].push_back({{"type", "call"}, {"raw", events[j]}});
+                lines.append(events[j]).push_back('\n');
+            }
+            mock_batches.push_back(batch.dump());
+            bare_batches.push_back(std::move(lines));
+        }
+        std::printf("%zu events of %zu bytes, injected in POSTs of 500\n", count, events[0].size());
         for (auto const clients : client_counts) {
-            std::vector<double> mock_rates, base_rates, ratios;
+            std::vector<double> mock_rates, base_rates, memory_rates, ratios;
             for (std::size_t r = 0; r < rounds; ++r) {
                 double m = 0, b = 0;
                 if (r % 2 == 0) {
-                    m = run_mock(c, events, clients);
-                    b = run_baseline(c, events, clients);
+                    m = run_mock(c, mock_batches, count, clients);
+                    b = run_baseline(c, bare_batches, count, clients);
                 } else {
-                    b = run_baseline(c, events, clients);
-                    m = run_mock(c, events, clients);
+                    b = run_baseline(c, bare_batches, count, clients);
+                    m = run_mock(c, mock_batches, count, clients);
                 }
+                memory_rates.push_back(run_from_memory(c, events, clients));
                 mock_rates.push_back(m);
                 base_rates.push_back(b);
                 ratios.push_back(m / b);
             }
-            std::printf("%4zu clients: mock %9.0f frames/s, bare broadcast %9.0f frames/s, median ratio %.2f\n",
-                        clients, median(mock_rates), median(base_rates), median(ratios));
+            std::printf("%4zu clients: mock %9.0f frames/s, bare broadcast %9.0f frames/s, median ratio %.2f"
+                        " (sent from memory: %9.0f frames/s)\n",
+                        clients, median(mock_rates), median(base_rates), median(ratios), median(memory_rates));
             std::fflush(stdout);
         }
         return 0;

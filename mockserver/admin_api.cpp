@@ -5,6 +5,7 @@
 #include "mockserver/event_generator.hpp"
 #include "mockserver/event_router.hpp"
 #include "mockserver/feed_hub.hpp"
+#include "mockserver/injected_events.hpp"
 #include "mockserver/request_journal.hpp"
 
 #include <nlohmann/json.hpp>
@@ -112,74 +113,21 @@ std::optional<nlohmann::json> admin_body(web::request const& request, web::respo
 
 }  // namespace
 
-namespace {
-
-// One event of an admin body: {"type":...,"payload":{...}} or {"type":...,"raw":"..."}.
-// `ordered` is the same JSON parsed keeping key order, for payloads.
-std::optional<std::pair<subscription_kind, std::string>> read_admin_event(nlohmann::ordered_json const& item,
-                                                                           std::string& problem) {
-    if (!item.is_object()) {
-        problem = "each event must be a JSON object";
-        return std::nullopt;
-    }
-    auto const type = item.find("type");
-    if (type == item.end() || !type->is_string() || !parse_subscription_kind(type->get<std::string>())) {
-        problem = "field 'type' must be one of call, sms, contact, agent_status, changelog";
-        return std::nullopt;
-    }
-    std::string event_json;
-    if (auto const raw = item.find("raw"); raw != item.end()) {
-        if (!raw->is_string()) {
-            problem = "field 'raw' must be a string: the exact event text";
-            return std::nullopt;
-        }
-        event_json = raw->get<std::string>();
-    } else if (auto const payload = item.find("payload"); payload != item.end() && payload->is_object()) {
-        event_json = payload->dump();  // ordered: the key order it was given
-    } else {
-        problem = "give the event as 'payload' (a JSON object) or 'raw' (its exact text)";
-        return std::nullopt;
-    }
-    return std::pair{*parse_subscription_kind(type->get<std::string>()), std::move(event_json)};
-}
-
-}  // namespace
-
 web::response admin_api::events(web::request const& request) {
-    // Parsed once, keeping key order (payloads are sent as given).
-    auto const body = nlohmann::ordered_json::parse(request.body, nullptr, false);
-    if (body.is_discarded() || !body.is_object()) return error_response(400, "the request body must be a JSON object");
-    // One event, or {"events":[...]} delivered in order.
-    std::vector<std::pair<subscription_kind, std::string>> events;
-    std::string problem;
-    if (auto const list = body.find("events"); list != body.end()) {
-        if (!list->is_array()) return error_response(400, "field 'events' must be an array");
-        for (std::size_t i = 0; i < list->size(); ++i) {
-            auto event = read_admin_event((*list)[i], problem);
-            if (!event) return error_response(400, "events[" + std::to_string(i) + "]: " + problem);
-            events.push_back(std::move(*event));
-        }
-    } else {
-        auto event = read_admin_event(body, problem);
-        if (!event) return error_response(400, problem);
-        events.push_back(std::move(*event));
-    }
+    auto read = read_injected_events(request.body);
+    if (auto* problem = std::get_if<std::string>(&read)) return error_response(400, *problem);
+    auto& injected = std::get<injected_events>(read);
     nlohmann::json response;
-    // The events must be JSON objects: checked up front, so a batch is all or nothing.
-    for (std::size_t i = 0; i < events.size(); ++i)
-        if (!is_json_object(events[i].second))
-            return error_response(400, (body.contains("events") ? "events[" + std::to_string(i) + "]: " : std::string{}) +
-                                           "the event is not valid JSON");
-    if (body.contains("events")) {  // a batch answers with counts only
+    if (injected.batch) {  // a batch answers with counts only
         std::size_t deliveries = 0;
-        for (auto const& [kind, json] : events) deliveries += feed_.deliver(kind, json).size();
-        response["events"] = events.size();
+        for (auto& event : injected.events) deliveries += feed_.deliver(event.facts, std::move(event.json)).size();
+        response["events"] = injected.events.size();
         response["deliveries"] = deliveries;
         return web::response::json(200, response.dump());
     }
     auto& list = response["delivered"] = nlohmann::json::array();
-    for (auto const& [kind, json] : events) {
-        for (auto const& d : feed_.deliver(kind, json)) {
+    for (auto& event : injected.events) {
+        for (auto const& d : feed_.deliver(event.facts, std::move(event.json))) {
             nlohmann::json subscriptions = nlohmann::json::array();
             for (auto id : d.subscriptions) subscriptions.push_back(std::to_string(id));
             list.push_back({{"connection", d.connection}, {"websocket", std::to_string(d.websocket)},

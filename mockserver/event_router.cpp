@@ -38,11 +38,19 @@ bool is_json_object(std::string_view json_text) {
     return !parser.parse(json_text.data(), json_text.size()).get(document) && document.is_object();
 }
 
-std::optional<event_facts> read_event_facts(subscription_kind family, std::string_view json_text) {
+std::optional<event_facts> read_event_facts(subscription_kind family, std::string const& json_text) {
+    // Parsed in place when the string has room for simdjson's padding
+    // (events read from admin batches do), copied otherwise.
+    if (json_text.capacity() - json_text.size() < simdjson::SIMDJSON_PADDING) {
+        std::string padded;
+        padded.reserve(json_text.size() + simdjson::SIMDJSON_PADDING);
+        padded.assign(json_text);
+        return read_event_facts(family, padded);
+    }
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element document;
     simdjson::dom::object event;
-    if (parser.parse(json_text.data(), json_text.size()).get(document) || document.get_object().get(event))
+    if (parser.parse(json_text.data(), json_text.size(), false).get(document) || document.get_object().get(event))
         return std::nullopt;
     event_facts facts;
     facts.family = family;

@@ -27,7 +27,7 @@ struct event_facts {
 
 // Reads the facts of an event of `family` from its JSON text; nullopt when
 // the text is not a JSON object.
-std::optional<event_facts> read_event_facts(subscription_kind family, std::string_view json_text);
+std::optional<event_facts> read_event_facts(subscription_kind family, std::string const& json_text);
 
 // True when `json_text` is one well-formed JSON object (a fast SIMD check).
 bool is_json_object(std::string_view json_text);

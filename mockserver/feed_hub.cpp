@@ -7,6 +7,7 @@
 #include "mockserver/api_error.hpp"
 #include "mockserver/event_router.hpp"
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -14,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <deque>
 #include <map>
 
@@ -88,7 +90,7 @@ public:
             return false;
         }
         queue_.push_back({std::move(frame), event});
-        wake_.cancel();
+        if (idle_) wake_.cancel();  // only a waiting writer needs the wake-up
         return true;
     }
 
@@ -132,7 +134,9 @@ private:
         for (;;) {
             while (queue_.empty() && !plan_ && !gone_) {
                 wake_.expires_at(net::steady_timer::time_point::max());
+                idle_ = true;
                 auto [ec] = co_await wake_.async_wait(use_tuple);
+                idle_ = false;
                 (void)ec;
             }
             if (gone_) co_return;
@@ -189,6 +193,7 @@ private:
     std::optional<close_plan> plan_;
     bool gone_ = false;
     bool writing_ = false;  // a write is in flight
+    bool idle_ = false;     // the writer waits for frames
     std::uint64_t frames_sent_ = 0, bytes_sent_ = 0, dropped_ = 0;
 };
 
@@ -210,8 +215,8 @@ struct feed_hub::state {
     fault_injector faults{};
     // Events a reorder fault holds back, each until `remaining` later events passed.
     struct held_event {
-        subscription_kind family;
-        std::string json;
+        event_facts facts;
+        std::shared_ptr<std::string const> json;
         std::size_t remaining;
     };
     std::vector<held_event> held{};
@@ -304,21 +309,24 @@ net::awaitable<void> close_bad_token(web::ws_connection ws) {
 
 // Routes, encodes and queues one event, with the per-delivery faults of the
 // plan in force (drop, duplicate, corrupt signature).
-std::vector<delivery> route_event(feed_hub::state& s, subscription_kind family, std::string const& event_json) {
+std::vector<delivery> route_event(feed_hub::state& s, event_facts const& facts,
+                                  std::shared_ptr<std::string const> const& event_json) {
     auto const event_id = s.next_event++;
     std::vector<delivery> result;
-    auto const facts = read_event_facts(family, event_json);
-    if (!facts) return result;
 
-    // One encoding per websocket, shared by all its connections.
-    std::map<std::int64_t, std::shared_ptr<std::string const>> encoded;
+    // One encoding per websocket, shared by all its connections (few
+    // websockets per event: a flat list beats a map).
+    std::vector<std::pair<std::int64_t, std::shared_ptr<std::string const>>> encoded;
     auto frame_for = [&](std::int64_t websocket_id) {
-        auto& frame = encoded[websocket_id];
+        auto known = std::find_if(encoded.begin(), encoded.end(), [&](auto const& e) { return e.first == websocket_id; });
+        if (known == encoded.end()) known = encoded.insert(encoded.end(), {websocket_id, nullptr});
+        auto& frame = known->second;
         if (!frame) {
             auto const& ws = s.store.endpoints().at(websocket_id);
-            frame = std::make_shared<std::string const>(
-                ws.secret ? jwt::sign_hs256(jwt::make_header(jwt::algorithm::hs256), event_json, *ws.secret)
-                          : event_json);
+            // Unsigned, the frame is the event text itself, not a copy.
+            frame = ws.secret ? std::make_shared<std::string const>(jwt::sign_hs256(
+                                    jwt::make_header(jwt::algorithm::hs256), *event_json, *ws.secret))
+                              : event_json;
         }
         return frame;
     };
@@ -344,7 +352,7 @@ std::vector<delivery> route_event(feed_hub::state& s, subscription_kind family, 
                 continue;
             }
             if (scope.subscription_id && *scope.subscription_id != sub_id) continue;
-            if (!subscription_matches(sub, *facts)) continue;
+            if (!subscription_matches(sub, facts)) continue;
             if (d.subscriptions.empty()) d.websocket = sub.endpoint_id;  // the encoding of the first match
             d.subscriptions.push_back(sub_id);
         }
@@ -369,27 +377,28 @@ void schedule_events(std::shared_ptr<feed_hub::state> hub, std::vector<std::pair
                      std::vector<mono_duration> offsets, bool apply_delay);
 
 // Delivers one event now, or later when the faults say delay or reorder.
-std::vector<delivery> deliver_event(std::shared_ptr<feed_hub::state> const& hub, subscription_kind family,
-                                    std::string const& event_json, bool apply_delay = true) {
+std::vector<delivery> deliver_event(std::shared_ptr<feed_hub::state> const& hub, event_facts const& facts,
+                                    std::shared_ptr<std::string const> event_json, bool apply_delay = true) {
     auto& s = *hub;
     auto const* plan = s.faults.plan();
     if (apply_delay && plan && plan->delay.count() > 0) {
-        schedule_events(hub, {{family, event_json}}, {std::chrono::duration_cast<mono_duration>(plan->delay)}, false);
+        schedule_events(hub, {{facts.family, *event_json}}, {std::chrono::duration_cast<mono_duration>(plan->delay)},
+                        false);
         return {};
     }
     auto const hold = s.faults.hold_back();
     std::vector<delivery> result;
-    if (hold == 0) result = route_event(s, family, event_json);
+    if (hold == 0) result = route_event(s, facts, event_json);
     // This event counts towards releasing those held before it.
     auto held = std::move(s.held);
     s.held.clear();
     for (auto& h : held) {
         if (--h.remaining == 0)
-            route_event(s, h.family, h.json);
+            route_event(s, h.facts, h.json);
         else
             s.held.push_back(std::move(h));
     }
-    if (hold > 0) s.held.push_back({family, event_json, hold});
+    if (hold > 0) s.held.push_back({facts, std::move(event_json), hold});
     return result;
 }
 
@@ -402,7 +411,13 @@ feed_hub::feed_hub(net::any_io_executor executor, resource_store& store, token_s
 feed_hub::~feed_hub() = default;
 
 std::vector<delivery> feed_hub::deliver(subscription_kind family, std::string const& event_json) {
-    return deliver_event(state_, family, event_json);
+    auto const facts = read_event_facts(family, event_json);
+    if (!facts) return {};
+    return deliver_event(state_, *facts, std::make_shared<std::string const>(event_json));
+}
+
+std::vector<delivery> feed_hub::deliver(event_facts const& facts, std::string event_json) {
+    return deliver_event(state_, facts, std::make_shared<std::string const>(std::move(event_json)));
 }
 
 void feed_hub::set_faults(fault_plan plan) {
@@ -415,7 +430,7 @@ void feed_hub::clear_faults() {
     // Events a reorder held back go out now, in order: clearing faults loses nothing.
     auto held = std::move(state_->held);
     state_->held.clear();
-    for (auto const& h : held) route_event(*state_, h.family, h.json);
+    for (auto const& h : held) route_event(*state_, h.facts, h.json);
 }
 
 nlohmann::json feed_hub::faults_json() const {
@@ -462,7 +477,8 @@ net::awaitable<void> play_events(std::shared_ptr<feed_hub::state> hub, std::uint
         // Scheduled against the start, never sleep-after-send: no drift.
         auto const reached = co_await timer->wait_until(start + offsets[i]);
         if (!reached) co_return;  // cancelled by close_all()
-        deliver_event(hub, events[i].first, events[i].second, apply_delay);
+        if (auto const facts = read_event_facts(events[i].first, events[i].second))
+            deliver_event(hub, *facts, std::make_shared<std::string const>(events[i].second), apply_delay);
     }
     hub->players.erase(player);
 }

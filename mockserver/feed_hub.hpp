@@ -12,6 +12,7 @@
 #include "core/net/asio_fwd.hpp"
 #include "core/web/http_server.hpp"
 #include "mockserver/api_keys.hpp"
+#include "mockserver/event_router.hpp"
 #include "mockserver/fault_plan.hpp"
 #include "mockserver/resource_store.hpp"
 #include "mockserver/token_service.hpp"
@@ -76,6 +77,8 @@ public:
     // Routes an event of `family` (its exact JSON text) and queues it for
     // every matching connection. Returns who gets it.
     std::vector<delivery> deliver(subscription_kind family, std::string const& event_json);
+    // The same with the event's routing facts already read (facts.family is its type).
+    std::vector<delivery> deliver(event_facts const& facts, std::string event_json);
 
     // Delivers `events` over time, each at its offset from now on the
     // injected clock (a virtual clock delivers as it is advanced).

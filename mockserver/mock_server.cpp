@@ -73,6 +73,8 @@ struct mock_server::impl {
                                      .port = options.port,
                                      .tls_certificate_file = options.tls_certificate_file,
                                      .tls_private_key_file = options.tls_private_key_file,
+                                     .large_body_prefix = "/__admin/",
+                                     .large_body_limit = options.admin_body_limit,
                                      .request_timeout = options.request_timeout},
                  [this](web::request& request) { return handle(request); },
                  [](int status, std::string const& message) { return error_response(status, message); }} {

@@ -31,6 +31,9 @@ struct mock_options {
     bool rate_limits = false;  // true: Dialpad's documented limits
     // How long a client may take to send one request before it is dropped.
     std::chrono::milliseconds request_timeout{10'000};
+    // Larger admin request bodies get 413 (REST bodies: 1 MiB). Batches of
+    // events are the large ones: 32 MiB holds some 25,000 events of 1 KB.
+    std::size_t admin_body_limit = 32u << 20;
     feed_options feed;  // the event websocket: bad tokens, the hourly cut, fan-out
     std::uint64_t seed = 1;  // scenarios asked for without a seed use this one
 };

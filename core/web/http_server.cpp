@@ -93,7 +93,7 @@ net::awaitable<void> server::state::serve_requests(Stream& stream, tcp::endpoint
     auto& lowest = beast::get_lowest_layer(stream);
     for (;;) {
         bhttp::request_parser<bhttp::string_body> parser;
-        parser.body_limit(options.body_limit);
+        parser.body_limit(std::max(options.body_limit, options.large_body_limit));  // until the path is known
         parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
         lowest.expires_after(options.request_timeout);
 
@@ -103,7 +103,8 @@ net::awaitable<void> server::state::serve_requests(Stream& stream, tcp::endpoint
         (void)header_bytes;
         if (header_ec == bhttp::error::body_limit) {  // Content-Length says too much already
             failure_status = 413;
-            failure_message = "request body is larger than " + std::to_string(options.body_limit) + " bytes";
+            failure_message = "request body is larger than " +
+                              std::to_string(std::max(options.body_limit, options.large_body_limit)) + " bytes";
         } else if (header_ec == bhttp::error::header_limit) {
             failure_status = 431;
             failure_message = "request headers are too large";
@@ -115,9 +116,14 @@ net::awaitable<void> server::state::serve_requests(Stream& stream, tcp::endpoint
             failure_message = "malformed HTTP request: " + header_ec.message();
         } else {
             auto const length = parser.content_length();
-            if (length && *length > options.body_limit) {
+            auto const target = parser.get().target();
+            bool const large = !options.large_body_prefix.empty() &&
+                               std::string_view{target.data(), target.size()}.starts_with(options.large_body_prefix);
+            auto const body_limit = large ? options.large_body_limit : options.body_limit;
+            parser.body_limit(body_limit);
+            if (length && *length > body_limit) {
                 failure_status = 413;
-                failure_message = "request body is larger than " + std::to_string(options.body_limit) + " bytes";
+                failure_message = "request body is larger than " + std::to_string(body_limit) + " bytes";
             } else {
                 auto const expect = parser.get()[bhttp::field::expect];
                 if (beast::iequals(expect, "100-continue")) {
@@ -126,11 +132,17 @@ net::awaitable<void> server::state::serve_requests(Stream& stream, tcp::endpoint
                     (void)continue_bytes;
                     if (continue_ec) co_return;
                 }
+                // Beast reads into the buffer's spare capacity (at least 512
+                // bytes): without room, a large body arrives in hundreds of
+                // small reads, each a syscall and a timer update.
+                constexpr std::size_t k_body_read_size = 64 * 1024;
+                if (length && *length > buffer.capacity() - buffer.size())
+                    buffer.reserve(buffer.size() + std::min<std::uint64_t>(*length, k_body_read_size));
                 auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
                 (void)body_bytes;
                 if (body_ec == bhttp::error::body_limit) {
                     failure_status = 413;
-                    failure_message = "request body is larger than " + std::to_string(options.body_limit) + " bytes";
+                    failure_message = "request body is larger than " + std::to_string(body_limit) + " bytes";
                 } else if (body_ec) {
                     if (is_normal_disconnect(body_ec) || body_ec == bhttp::error::partial_message) co_return;
                     failure_status = 400;

@@ -26,6 +26,10 @@ struct server_options {
     std::optional<std::string> tls_certificate_file;  // PEM; with the key, serves TLS only
     std::optional<std::string> tls_private_key_file;
     std::size_t body_limit = 1 << 20;  // larger bodies get 413
+    // Paths under `large_body_prefix` (e.g. a test-control API taking event
+    // batches) may send up to `large_body_limit` instead.
+    std::string large_body_prefix;
+    std::size_t large_body_limit = 0;
     std::size_t header_limit = 16 << 10;
     // To read one whole request, counted from the first byte awaited: a
     // slow-drip or silent client is dropped after it. Keep-alive

@@ -509,3 +509,29 @@ TEST_CASE("mock feed: a batch of events is delivered in order") {
     auto const bad = mock.call_json("POST", "/__admin/events", "", batch.dump(), 400);
     CHECK(bad["error"]["message"].get<std::string>().starts_with("events[51]"));
 }
+
+TEST_CASE("mock feed: a batch larger than a REST body is taken whole; payloads keep their numbers and escapes") {
+    mock_fixture mock;
+    auto const ws = make_websocket(mock);
+    subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+    ws_test_client client{ws.url};
+    mock.call("GET", "/api/v2/websockets");
+    // 2,000 events of ~1 KB: twice the 1 MiB a REST request may carry.
+    std::string const padding(1000, 'p');
+    nlohmann::ordered_json batch{{"events", nlohmann::ordered_json::array()}};
+    for (int i = 0; i < 2000; ++i) {
+        auto event = nlohmann::ordered_json::parse(call_event(i + 1, "ringing"));
+        event["custom_data"] = padding;
+        batch["events"].push_back({{"type", "call"}, {"raw", event.dump()}});
+    }
+    batch["events"].push_back(
+        {{"type", "call"},
+         {"payload", nlohmann::ordered_json::parse(R"({"call_id":5823519046647808,"state":"hangup","note":"a \"quoted\" \u00e9","ratio":0.5})")}});
+    auto const body = batch.dump();
+    REQUIRE(body.size() > (1u << 20));
+    auto const answer = mock.call_json("POST", "/__admin/events", "", body);
+    CHECK(answer["deliveries"] == 2001);
+    auto const got = client.wait_for_messages(2001);
+    CHECK(got[1999] == batch["events"][1999]["raw"].get<std::string>());
+    CHECK(got[2000] == R"({"call_id":5823519046647808,"state":"hangup","note":"a \"quoted\" é","ratio":0.5})");
+}
