@@ -1,0 +1,22 @@
+#include "recorder/duration_text.hpp"
+
+#include <charconv>
+
+namespace harness::recorder {
+
+std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
+    double value = 0;
+    auto const [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || value < 0) return std::nullopt;
+    std::string_view const unit{end, static_cast<std::size_t>(text.data() + text.size() - end)};
+    double seconds = 0;
+    if (unit.empty() || unit == "s") seconds = value;
+    else if (unit == "ms") seconds = value / 1000;
+    else if (unit == "m" || unit == "min") seconds = value * 60;
+    else if (unit == "h") seconds = value * 3600;
+    else if (unit == "d") seconds = value * 86400;
+    else return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds));
+}
+
+}  // namespace harness::recorder
