@@ -466,8 +466,8 @@ net::awaitable<int> recorder::run() {
             (void)ec;
             continue;
         }
-        std::optional<std::string> failure;
-        std::optional<std::chrono::seconds> retry_after;
+        std::string failure;
+        auto wait = backoff;
         try {
             co_await open_next(s);
             s->refresh_due = false;
@@ -481,15 +481,15 @@ net::awaitable<int> recorder::run() {
                 break;
             }
             failure = e.what();
-            retry_after = e.retry_after();
+            if (e.retry_after()) wait = std::chrono::duration_cast<std::chrono::milliseconds>(*e.retry_after());
         } catch (web::ws_refused const& e) {
             failure = std::string{"the event websocket refused the connection: "} + e.what();
         } catch (std::exception const& e) {
             failure = std::string{"the event websocket could not be reached: "} + e.what();
         }
-        HLOG(warn, "record.retry").field("reason", *failure).field("wait_ms", backoff.count());
-        if (s->live.empty()) s->begin_gap(*failure);
-        co_await wait_real(s, retry_after ? std::chrono::milliseconds{*retry_after} : backoff);
+        HLOG(warn, "record.retry").field("reason", failure).field("wait_ms", wait.count());
+        if (s->live.empty()) s->begin_gap(failure);
+        co_await wait_real(s, wait);
         backoff = next_backoff(s, backoff);
     }
 

@@ -3,6 +3,7 @@
 #include "core/archive/archive.hpp"
 #include "core/archive/frame_reader.hpp"
 #include "core/jwt/jwt.hpp"
+#include "core/redact/redactor.hpp"
 #include "recorder/recorder.hpp"
 #include "tests/support/mock_fixture.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -208,4 +209,104 @@ TEST_CASE("recorder: closed loop across three abrupt hour cuts, overlaps stored 
 
 TEST_CASE("recorder: closed loop across three close-frame hour cuts") {
     closed_loop(mock::hour_cut_style::close_frame);
+}
+
+TEST_CASE("recorder: a refresh closes the old connection after the overlap; no gap") {
+    mock_fixture mock;
+    temp_dir dir;
+    running_recorder rec{config_for(mock, dir.file("refresh.db")), mock.clock()};
+    REQUIRE(rec.wait_live());
+    REQUIRE(wait_connections(mock, 1));
+    CHECK(inject(mock, call_event(1, "ringing")) == 1);
+    mock.clock().advance(std::chrono::seconds{3600 - 120 + 1});
+    REQUIRE(wait_connections(mock, 2));
+    CHECK(inject(mock, call_event(2, "ringing")) == 2);
+    mock.clock().advance(std::chrono::seconds{21});  // past the 20 s overlap: the recorder closes the old one
+    REQUIRE(wait_connections(mock, 1));
+    CHECK(inject(mock, call_event(3, "ringing")) == 1);
+    auto const deadline = std::chrono::steady_clock::now() + 10s;
+    while (rec.stats().frames < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    CHECK(rec.stop() == 0);
+
+    auto const frames = stored_frames(dir.file("refresh.db"), archive::frame_kind::event);
+    REQUIRE(frames.size() == 3);
+    CHECK(frames[1].text == signed_frame(call_event(2, "ringing")));
+    archive::archive store{dir.file("refresh.db"), archive::open_mode::read_only};
+    auto const session = store.resolve_session("");
+    auto const connections = store.connections(session.id);
+    REQUIRE(connections.size() == 2);
+    CHECK(connections[0].ended_by == archive::end_reason::token_refresh);
+    CHECK(connections[0].close_code == 1000);
+    CHECK(connections[1].ended_by == archive::end_reason::stop);
+    CHECK(store.gaps(session.id).empty());
+}
+
+TEST_CASE("recorder: a dropped connection is a gap with its bounds, then it reconnects") {
+    mock_fixture mock;
+    temp_dir dir;
+    running_recorder rec{config_for(mock, dir.file("drop.db")), mock.clock()};
+    REQUIRE(rec.wait_live());
+    REQUIRE(wait_connections(mock, 1));
+    CHECK(inject(mock, call_event(1, "ringing")) == 1);
+    auto const id = mock.call_json("GET", "/__admin/connections", "")["connections"][0]["id"].get<std::uint64_t>();
+    // The next two upgrades are refused: the recorder backs off and tries again.
+    mock.call_json("POST", "/__admin/faults", "", R"({"reject_upgrades":2,"reject_status":503})");
+    mock.call_json("POST", "/__admin/connections/" + std::to_string(id) + "/close", "", R"({"abrupt":true})");
+    REQUIRE(wait_connections(mock, 0));
+    REQUIRE(wait_connections(mock, 1));  // after two refusals
+    CHECK(inject(mock, call_event(2, "ringing")) == 1);
+    auto const deadline = std::chrono::steady_clock::now() + 10s;
+    while (rec.stats().frames < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    CHECK(rec.stop() == 0);
+
+    archive::archive store{dir.file("drop.db"), archive::open_mode::read_only};
+    auto const session = store.resolve_session("");
+    auto const connections = store.connections(session.id);
+    REQUIRE(connections.size() == 2);
+    CHECK(connections[0].abrupt);
+    CHECK(connections[0].ended_by == archive::end_reason::error);
+    auto const gaps = store.gaps(session.id);
+    REQUIRE(gaps.size() == 1);
+    CHECK(gaps[0].start_offset_ns == *connections[0].closed_offset_ns);
+    REQUIRE(gaps[0].end_offset_ns.has_value());
+    CHECK(*gaps[0].end_offset_ns == connections[1].opened_offset_ns);
+    CHECK(stored_frames(dir.file("drop.db"), archive::frame_kind::event).size() == 2);
+    // Three GETs of the websocket: the first connection, then one per attempt.
+    auto const requests = mock.call_json("GET", "/__admin/requests", "")["requests"];
+    int gets = 0;
+    for (auto const& r : requests)
+        if (r["path"].get<std::string>().starts_with("/api/v2/websockets/") && r["method"] == "GET") ++gets;
+    CHECK(gets == 4);
+}
+
+TEST_CASE("recorder: --redact keeps personal data off the disk, consistently") {
+    mock_fixture mock;
+    temp_dir dir;
+    auto config = config_for(mock, dir.file("redact.db"));
+    config.redactor = std::make_shared<redact::redactor const>(redact::redactor::with_random_key({}));
+    running_recorder rec{config, mock.clock()};
+    REQUIRE(rec.wait_live());
+    REQUIRE(wait_connections(mock, 1));
+    CHECK(inject(mock, call_event(1, "ringing")) == 1);
+    CHECK(inject(mock, call_event(2, "hangup")) == 1);
+    auto const deadline = std::chrono::steady_clock::now() + 10s;
+    while (rec.stats().frames < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    CHECK(rec.stop() == 0);
+
+    auto const frames = stored_frames(dir.file("redact.db"), archive::frame_kind::event);
+    REQUIRE(frames.size() == 2);
+    std::vector<std::string> numbers;
+    for (auto const& f : frames) {
+        CHECK(jwt::verify_hs256(f.text, k_secret) == jwt::verdict::valid);  // re-signed with the websocket's secret
+        auto const payload = nlohmann::json::parse(jwt::decode(f.text)->payload);
+        CHECK(payload["call_id"] == 5823519046647808 + static_cast<std::int64_t>(numbers.size()) + 1);
+        numbers.push_back(payload["external_number"].get<std::string>());
+    }
+    CHECK(numbers[0] != "+14155550142");
+    CHECK(numbers[0] == numbers[1]);  // the same number, the same stand-in
+    CHECK(numbers[0].size() == std::string{"+14155550142"}.size());
+    // Nothing of the original in the file.
+    std::ifstream in{dir.file("redact.db"), std::ios::binary};
+    std::string const bytes{std::istreambuf_iterator<char>{in}, {}};
+    CHECK(bytes.find("4155550142") == std::string::npos);
 }
