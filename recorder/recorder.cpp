@@ -39,6 +39,8 @@ struct live_connection {
     std::shared_ptr<clock_timer> refresh_timer;  // fires ahead of the token's expiry and the cut
     std::shared_ptr<clock_timer> retire_timer;   // closes it once the next one has overlapped
     std::optional<archive::end_reason> ended_by_us;
+    std::string close_reason_sent;  // the close frame we sent, when we ended it
+    bool close_failed = false;
 };
 
 // The token's own lifetime (exp - iat), when it is a JWT that says.
@@ -258,10 +260,12 @@ net::awaitable<bool> set_up(state_ptr s) {
 net::awaitable<void> close_connection(state_ptr s, std::shared_ptr<live_connection> conn, archive::end_reason why) {
     if (conn->ended_by_us) co_return;
     conn->ended_by_us = why;
+    conn->close_reason_sent = why == archive::end_reason::token_refresh ? "token refresh" : "recording ended";
     auto ws = conn->ws;
     try {
-        co_await ws->close(1000, why == archive::end_reason::token_refresh ? "token refresh" : "recording ended");
+        co_await ws->close(1000, conn->close_reason_sent);
     } catch (std::exception const&) {
+        conn->close_failed = true;
         ws->abort();
     }
     (void)s;
@@ -281,6 +285,13 @@ net::awaitable<void> read_connection(state_ptr s, std::shared_ptr<live_connectio
     close.close_code = peer.code;
     close.close_reason = peer.reason;
     close.abrupt = peer.abrupt;
+    if (conn->ended_by_us && !conn->close_failed) {
+        // We closed it: the close frame we sent is how it ended, whatever the
+        // pending read saw while the close handshake ran.
+        close.close_code = 1000;
+        close.close_reason = conn->close_reason_sent;
+        close.abrupt = false;
+    }
     auto const age = s->time.now() - conn->opened;
     if (conn->ended_by_us)
         close.ended_by = *conn->ended_by_us;

@@ -238,6 +238,8 @@ TEST_CASE("recorder: a refresh closes the old connection after the overlap; no g
     CHECK(connections[0].ended_by == archive::end_reason::token_refresh);
     CHECK(connections[0].close_code == 1000);
     CHECK(connections[1].ended_by == archive::end_reason::stop);
+    CHECK(connections[1].close_code == 1000);
+    CHECK_FALSE(connections[1].abrupt);
     CHECK(store.gaps(session.id).empty());
 }
 
