@@ -13,6 +13,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,6 +21,7 @@
 
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <random>
 
 namespace harness::recorder {
@@ -38,6 +40,7 @@ struct live_connection {
     mono_time opened{};
     std::shared_ptr<clock_timer> refresh_timer;  // fires ahead of the token's expiry and the cut
     std::shared_ptr<clock_timer> retire_timer;   // closes it once the next one has overlapped
+    std::shared_ptr<net::steady_timer> disk_wait;  // reading paused until the archive catches up
     std::optional<archive::end_reason> ended_by_us;
     std::string close_reason_sent;  // the close frame we sent, when we ended it
     bool close_failed = false;
@@ -112,7 +115,14 @@ struct recorder::state : std::enable_shared_from_this<state> {
     overlap_dedup dedup;
     steady::time_point dedup_until{};  // copies can still arrive until then
     std::mt19937_64 jitter;
+    // Written on the executor only; the lock is for stats() from other threads.
     recorder_stats counters;
+    mutable std::mutex counters_mutex;
+    template <class Update>
+    void count(Update update) {
+        std::lock_guard lock{counters_mutex};
+        update(counters);
+    }
     steady::time_point started_real = steady::now();
     std::function<void()> on_live;
     bool was_live = false;
@@ -126,14 +136,20 @@ struct recorder::state : std::enable_shared_from_this<state> {
         stopping = true;
         duration_timer->cancel();
         status_timer.cancel();
+        disk_caught_up();
         poke();
+    }
+
+    // A commit landed (posted from the writer thread): paused readers look again.
+    void disk_caught_up() {
+        for (auto& [number, conn] : live) conn->disk_wait->cancel();
     }
 
     void begin_gap(std::string reason) {
         if (open_gap || stopping) return;
         open_gap = writer->begin_gap(offset_now(), reason);
         gap_reason = std::move(reason);
-        ++counters.gaps;
+        count([](recorder_stats& c) { ++c.gaps; });
         HLOG(warn, "record.gap_open").field("reason", gap_reason);
     }
 
@@ -149,7 +165,7 @@ struct recorder::state : std::enable_shared_from_this<state> {
         if (live.size() > 1) dedup_until = now + config.dedup_window;
         if (now <= dedup_until) {
             if (dedup.is_copy(conn.number, text, now)) {
-                ++counters.copies_dropped;
+                count([](recorder_stats& c) { ++c.copies_dropped; });
                 return;
             }
         } else if (dedup.remembered() > 0) {
@@ -157,8 +173,10 @@ struct recorder::state : std::enable_shared_from_this<state> {
         }
         auto const kind = kind_of(text);
         if (config.redactor && kind == archive::frame_kind::event) text = redacted(std::move(text));
-        counters.bytes += text.size();
-        ++counters.frames;
+        count([size = text.size()](recorder_stats& c) {
+            c.bytes += size;
+            ++c.frames;
+        });
         writer->write_frame(conn.handle, kind, offset_now(), wall_now_ns(), std::move(text));
         if (config.max_events && counters.frames >= *config.max_events) {
             HLOG(info, "record.max_events").field("frames", counters.frames);
@@ -271,6 +289,28 @@ net::awaitable<void> close_connection(state_ptr s, std::shared_ptr<live_connecti
     (void)s;
 }
 
+// Holds a reader while the archive is more than max_backlog_bytes behind,
+// until it is back under half of that: memory stays bounded and the service
+// buffers what is not read yet. A failed writer stops the recording instead.
+net::awaitable<void> wait_for_disk(state_ptr s, std::shared_ptr<live_connection> conn) {
+    s->count([](recorder_stats& c) { ++c.disk_waits; });
+    HLOG(debug, "record.disk_wait").field("conn", conn->number).field("backlog", s->writer->backlog_bytes());
+    auto timer = conn->disk_wait;
+    while (!s->stopping && s->writer->backlog_bytes() > s->config.max_backlog_bytes / 2) {
+        if (auto const error = s->writer->error()) {
+            HLOG(error, "record.archive_failed").field("reason", *error);
+            std::fprintf(stderr, "dialpad-record: %s\n", error->c_str());
+            s->exit_code = 1;
+            s->stop();
+            break;
+        }
+        // Woken by the next commit; the bounded wait also notices a writer that failed.
+        timer->expires_after(std::chrono::milliseconds{200});
+        auto [ec] = co_await timer->async_wait(use_tuple);
+        (void)ec;
+    }
+}
+
 // Reads one connection until it ends, then archives how it ended.
 net::awaitable<void> read_connection(state_ptr s, std::shared_ptr<live_connection> conn) {
     auto ws = conn->ws;
@@ -278,6 +318,7 @@ net::awaitable<void> read_connection(state_ptr s, std::shared_ptr<live_connectio
         auto message = co_await ws->read();
         if (!message) break;
         s->on_frame(*conn, std::move(*message));
+        if (s->writer->backlog_bytes() > s->config.max_backlog_bytes) co_await wait_for_disk(s, conn);
     }
     auto const& peer = ws->peer_close();
     archive::connection_close close;
@@ -391,7 +432,7 @@ net::awaitable<void> open_next(state_ptr s) {
     } else {
         auto const info = co_await net::co_spawn(s->rest_pool, blocking_get(&*s->rest, s->websocket_id),
                                                  net::use_awaitable);
-        ++s->counters.refreshes;
+        s->count([](recorder_stats& c) { ++c.refreshes; });
         url = info.url;
     }
     auto ws = std::make_shared<web::ws_connection>(co_await web::ws_connection::connect(url, c.tls));
@@ -401,13 +442,14 @@ net::awaitable<void> open_next(state_ptr s) {
     conn->opened = s->time.now();
     conn->refresh_timer = std::make_shared<clock_timer>(s->ex, s->time);
     conn->retire_timer = std::make_shared<clock_timer>(s->ex, s->time);
+    conn->disk_wait = std::make_shared<net::steady_timer>(s->ex);
     archive::connection_spec spec;
     spec.info.url = redact_ws_url(url);
     spec.info.scope = c.mode == source_mode::url ? archive::token_scope::unknown : archive::token_scope::websocket;
     spec.info.opened_offset_ns = s->offset_now();
     spec.secret = s->secret;
     conn->handle = s->writer->open_connection(std::move(spec));
-    ++s->counters.connections;
+    s->count([](recorder_stats& c) { ++c.connections; });
     s->end_gap();
     HLOG(info, "record.connection_open").field("conn", conn->number).field("url", redact_ws_url(url));
 
@@ -437,7 +479,10 @@ recorder::~recorder() { state_->rest_pool.join(); }
 
 void recorder::stop() { state_->stop(); }
 
-recorder_stats recorder::stats() const { return state_->counters; }
+recorder_stats recorder::stats() const {
+    std::lock_guard lock{state_->counters_mutex};
+    return state_->counters;
+}
 
 void recorder::on_live(std::function<void()> callback) { state_->on_live = std::move(callback); }
 
@@ -463,6 +508,11 @@ net::awaitable<int> recorder::run() {
     s->session_start = s->time.now();
     s->writer = std::make_unique<archive::frame_writer>(c.archive_path, session,
                                                         archive::frame_writer_options{.durability_window = c.durability_window});
+    s->writer->on_commit([weak = std::weak_ptr<state>{s}, ex = s->ex](archive::frame_writer_stats const&) {
+        net::post(ex, [weak] {
+            if (auto alive = weak.lock()) alive->disk_caught_up();
+        });
+    });
 
     if (!(co_await set_up(s))) s->exit_code = 1;
     if (c.duration)

@@ -65,6 +65,9 @@ struct recorder_config {
     std::chrono::milliseconds backoff_first{250};
     std::chrono::milliseconds backoff_cap{30'000};
     int setup_attempts = 5;
+    // Frames received and not yet committed, at most: past it the recorder
+    // stops reading (TCP holds the rest) until the disk catches up.
+    std::uint64_t max_backlog_bytes = 64u << 20;
     std::chrono::seconds status_interval{10};
     bool status_on_terminal = false;  // a live status line on stderr instead of log lines
 };
@@ -77,6 +80,7 @@ struct recorder_stats {
     std::uint64_t gaps = 0;
     std::uint64_t refreshes = 0;     // GETs of a fresh URL
     std::uint64_t bad_signatures = 0;
+    std::uint64_t disk_waits = 0;    // times reading paused for the archive to catch up
 };
 
 class recorder {
@@ -93,7 +97,7 @@ public:
     // Ends the recording (SIGINT/SIGTERM); call on the executor.
     void stop();
 
-    recorder_stats stats() const;
+    recorder_stats stats() const;  // safe from any thread
     // Runs once the recording is live (first connection open); for tests.
     void on_live(std::function<void()> callback);
 

@@ -3,6 +3,7 @@
 #include "core/archive/archive.hpp"
 #include "core/log/log.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -71,6 +72,8 @@ struct frame_writer::state {
     // secret); read by write_frame on the calling threads.
     std::unordered_map<connection_handle, std::shared_ptr<model::index_options const>> index_contexts;
     std::function<void(frame_writer_stats const&)> commit_callback;
+    // Frame bytes handed over and not yet committed: what a slow disk costs in memory.
+    std::atomic<std::uint64_t> backlog_bytes{0};
 
     // Writer thread only (opened by the constructor, then handed over).
     std::optional<archive> store;
@@ -174,6 +177,9 @@ void frame_writer::state::run() {
                 HLOG(error, "archive.write_failed").field("path", path).field("error", *error);
                 break;
             }
+            // Free this transaction's frames now, not when the whole batch is done.
+            for (auto i = applied; i < end; ++i) batch[i] = end_session_op{};
+            backlog_bytes.fetch_sub(bytes, std::memory_order_relaxed);
             auto const committed_now = end - applied;
             applied = end;
             lock.lock();
@@ -256,6 +262,7 @@ void frame_writer::write_frame(connection_handle connection, frame_kind kind, st
         // writer thread's time to SQLite alone.
         index = options ? model::index_event(text, *options) : model::index_event(text);
     }
+    state_->backlog_bytes.fetch_add(text.size(), std::memory_order_relaxed);
     state_->push(frame_op{connection, kind, offset_ns, wall_ns, std::move(text), std::move(index)}, true);
 }
 
@@ -296,6 +303,8 @@ void frame_writer::close() {
     std::lock_guard lock{state_->mutex};
     if (state_->failure) throw archive_error{*state_->failure};
 }
+
+std::uint64_t frame_writer::backlog_bytes() const { return state_->backlog_bytes.load(std::memory_order_relaxed); }
 
 frame_writer_stats frame_writer::stats() const {
     std::lock_guard lock{state_->mutex};

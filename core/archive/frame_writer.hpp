@@ -86,6 +86,9 @@ public:
     void close();
 
     frame_writer_stats stats() const;
+    // Bytes of frames handed over and not committed yet; a caller that can
+    // slow its source (stop reading a socket) keeps memory bounded with it.
+    std::uint64_t backlog_bytes() const;
     // The failure that stopped the writer, if any (it then drops new work).
     std::optional<std::string> error() const;
     // Runs on the writer thread after each commit. Set before writing.

@@ -312,3 +312,29 @@ TEST_CASE("recorder: --redact keeps personal data off the disk, consistently") {
     std::string const bytes{std::istreambuf_iterator<char>{in}, {}};
     CHECK(bytes.find("4155550142") == std::string::npos);
 }
+
+TEST_CASE("recorder: reading pauses while the archive is behind, and nothing is lost") {
+    mock_fixture mock;
+    temp_dir dir;
+    auto config = config_for(mock, dir.file("pause.db"));
+    config.durability_window = 20ms;
+    config.max_backlog_bytes = 1;  // every frame waits for its commit
+    running_recorder rec{config, mock.clock()};
+    REQUIRE(rec.wait_live());
+    REQUIRE(wait_connections(mock, 1));
+    nlohmann::json batch{{"events", nlohmann::json::array()}};
+    std::vector<std::string> expected;
+    for (int i = 0; i < 30; ++i) {
+        expected.push_back(call_event(i + 1, "ringing"));
+        batch["events"].push_back({{"type", "call"}, {"raw", expected.back()}});
+    }
+    CHECK(mock.call_json("POST", "/__admin/events", "", batch.dump())["deliveries"] == 30);
+    auto const deadline = std::chrono::steady_clock::now() + 10s;
+    while (rec.stats().frames < 30 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    auto const stats = rec.stats();
+    CHECK(rec.stop() == 0);
+    CHECK(stats.disk_waits > 0);
+    auto const frames = stored_frames(dir.file("pause.db"), archive::frame_kind::event);
+    REQUIRE(frames.size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) CHECK(frames[i].text == signed_frame(expected[i]));
+}
