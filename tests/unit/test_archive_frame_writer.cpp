@@ -177,3 +177,19 @@ TEST_CASE("archive::frame_writer: a failed commit stops the writer and is report
     CHECK_THROWS_AS(writer.close(), archive_error);
     CHECK(f.frames().empty());
 }
+
+TEST_CASE("archive::frame_writer: the backlog counts frame bytes handed over until they are committed") {
+    writer_fixture f;
+    frame_writer writer{f.path, f.session, {.durability_window = 10000ms}};
+    auto const c = writer.open_connection(websocket_connection(0));
+    CHECK(writer.backlog_bytes() == 0);
+    std::uint64_t bytes = 0;
+    for (int i = 0; i < 10; ++i) {
+        auto text = harness::test::call_event(i + 1, "ringing");
+        bytes += text.size();
+        writer.write_frame(c, frame_kind::event, i, i, std::move(text));
+    }
+    CHECK(writer.backlog_bytes() == bytes);  // the 10 s window holds them
+    writer.flush();
+    CHECK(writer.backlog_bytes() == 0);
+}
