@@ -126,6 +126,7 @@ struct recorder::state : std::enable_shared_from_this<state> {
     steady::time_point started_real = steady::now();
     std::function<void()> on_live;
     bool was_live = false;
+    std::optional<mono_time> next_refresh;  // of the newest connection
 
     std::int64_t offset_now() const { return duration_cast<nanoseconds>(time.now() - session_start).count(); }
     std::int64_t wall_now_ns() const { return time.wall_now().time_since_epoch().count(); }
@@ -173,11 +174,13 @@ struct recorder::state : std::enable_shared_from_this<state> {
         }
         auto const kind = kind_of(text);
         if (config.redactor && kind == archive::frame_kind::event) text = redacted(std::move(text));
-        count([size = text.size()](recorder_stats& c) {
+        auto const size = text.size();
+        auto const family = writer->write_frame(conn.handle, kind, offset_now(), wall_now_ns(), std::move(text));
+        count([&](recorder_stats& c) {
             c.bytes += size;
             ++c.frames;
+            if (kind == archive::frame_kind::event) ++c.per_family[static_cast<std::size_t>(family)];
         });
-        writer->write_frame(conn.handle, kind, offset_now(), wall_now_ns(), std::move(text));
         if (config.max_events && counters.frames >= *config.max_events) {
             HLOG(info, "record.max_events").field("frames", counters.frames);
             stop();
@@ -384,20 +387,32 @@ net::awaitable<void> stop_after_duration(state_ptr s, mono_time end) {
     s->stop();
 }
 
+// elapsed, frames, rate, per family, connection age, time to the next refresh, gaps
 std::string status_text(recorder::state const& s) {
+    using std::chrono::seconds;
     auto const elapsed = std::chrono::duration<double>(steady::now() - s.started_real).count();
-    char line[256];
-    std::string age = "-";
+    auto const& c = s.counters;
+    std::string text = std::to_string(static_cast<long long>(elapsed)) + "s  frames " + std::to_string(c.frames);
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "  %.1f/s", elapsed > 0 ? double(c.frames) / elapsed : 0.0);
+    text.append(rate);
+    static constexpr model::event_family k_families[] = {model::event_family::call, model::event_family::sms,
+                                                         model::event_family::contact, model::event_family::agent_status,
+                                                         model::event_family::changelog};
+    for (auto const family : k_families)
+        if (auto const n = c.per_family[static_cast<std::size_t>(family)]; n > 0)
+            text.append("  ").append(model::to_string(family)).append(" ").append(std::to_string(n));
     if (!s.live.empty()) {
-        auto const seconds = std::chrono::duration_cast<std::chrono::seconds>(s.time.now() - s.live.rbegin()->second->opened);
-        age = std::to_string(seconds.count()) + "s";
+        auto const age = std::chrono::duration_cast<seconds>(s.time.now() - s.live.rbegin()->second->opened);
+        text.append("  connection age ").append(std::to_string(age.count())).append("s");
     }
-    std::snprintf(line, sizeof line, "%.0fs  frames %llu  %.1f/s  connections %zu open, %llu opened  age %s  gaps %llu%s",
-                  elapsed, static_cast<unsigned long long>(s.counters.frames),
-                  elapsed > 0 ? double(s.counters.frames) / elapsed : 0.0, s.live.size(),
-                  static_cast<unsigned long long>(s.counters.connections), age.c_str(),
-                  static_cast<unsigned long long>(s.counters.gaps), s.open_gap ? "  (in a gap)" : "");
-    return line;
+    if (s.next_refresh && !s.live.empty()) {
+        auto const left = std::chrono::duration_cast<seconds>(*s.next_refresh - s.time.now());
+        text.append("  refresh in ").append(std::to_string(std::max<std::int64_t>(0, left.count()))).append("s");
+    }
+    text.append("  gaps ").append(std::to_string(c.gaps));
+    if (s.open_gap) text.append(" (in a gap)");
+    return text;
 }
 
 // A live status line on a terminal, a log line every interval otherwise.
@@ -462,8 +477,8 @@ net::awaitable<void> open_next(state_ptr s) {
     net::co_spawn(s->ex, read_connection(s, conn), log_on_exit{"recorder reader"});
     auto const lifetime = std::min(token_lifetime(url).value_or(c.token_lifetime), c.connection_ttl);
     auto const lead = std::min(c.refresh_lead, lifetime / 2);
-    net::co_spawn(s->ex, refresh_when_due(s, conn, conn->opened + duration_cast<nanoseconds>(lifetime - lead)),
-                  log_on_exit{"recorder refresh"});
+    s->next_refresh = conn->opened + duration_cast<nanoseconds>(lifetime - lead);
+    net::co_spawn(s->ex, refresh_when_due(s, conn, *s->next_refresh), log_on_exit{"recorder refresh"});
     if (!s->was_live) {
         s->was_live = true;
         if (s->on_live) s->on_live();

@@ -17,6 +17,7 @@
 #include "core/web/http_client.hpp"
 #include "recorder/subscription_spec.hpp"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -81,6 +82,8 @@ struct recorder_stats {
     std::uint64_t refreshes = 0;     // GETs of a fresh URL
     std::uint64_t bad_signatures = 0;
     std::uint64_t disk_waits = 0;    // times reading paused for the archive to catch up
+    // Event frames stored per family: call, sms, contact, agent_status, changelog, unknown.
+    std::array<std::uint64_t, 6> per_family{};
 };
 
 class recorder {

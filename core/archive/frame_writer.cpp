@@ -248,8 +248,8 @@ void frame_writer::close_connection(connection_handle connection, connection_clo
     state_->push(close_op{connection, std::move(close)}, false);
 }
 
-void frame_writer::write_frame(connection_handle connection, frame_kind kind, std::int64_t offset_ns,
-                               std::int64_t wall_ns, std::string text) {
+model::event_family frame_writer::write_frame(connection_handle connection, frame_kind kind, std::int64_t offset_ns,
+                                              std::int64_t wall_ns, std::string text) {
     std::optional<model::event_index> index;
     if (kind == frame_kind::event) {
         std::shared_ptr<model::index_options const> options;
@@ -262,8 +262,10 @@ void frame_writer::write_frame(connection_handle connection, frame_kind kind, st
         // writer thread's time to SQLite alone.
         index = options ? model::index_event(text, *options) : model::index_event(text);
     }
+    auto const family = index ? index->family : model::event_family::unknown;
     state_->backlog_bytes.fetch_add(text.size(), std::memory_order_relaxed);
     state_->push(frame_op{connection, kind, offset_ns, wall_ns, std::move(text), std::move(index)}, true);
+    return family;
 }
 
 frame_writer::gap_handle frame_writer::begin_gap(std::int64_t start_offset_ns, std::string reason) {

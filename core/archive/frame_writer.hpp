@@ -73,8 +73,9 @@ public:
     // These hand work over and return at once; safe from any thread.
     connection_handle open_connection(connection_spec spec);
     void close_connection(connection_handle connection, connection_close close);
-    void write_frame(connection_handle connection, frame_kind kind, std::int64_t offset_ns, std::int64_t wall_ns,
-                     std::string text);
+    // Returns the event frame's family as indexed (unknown for other kinds).
+    model::event_family write_frame(connection_handle connection, frame_kind kind, std::int64_t offset_ns,
+                                    std::int64_t wall_ns, std::string text);
     gap_handle begin_gap(std::int64_t start_offset_ns, std::string reason);
     void end_gap(gap_handle gap, std::int64_t end_offset_ns);
     void end_session(std::int64_t ended_wall_ns);
