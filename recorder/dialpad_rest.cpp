@@ -25,7 +25,14 @@ std::string error_detail(std::string const& body) {
     auto const json = nlohmann::json::parse(body, nullptr, false);
     if (json.is_object() && json.contains("error") && json["error"].is_object() && json["error"].contains("message") &&
         json["error"]["message"].is_string())
-        return ": " + json["error"]["message"].get<std::string>();
+    {
+        // Quoted on one line and bounded: the service's text is not ours to trust.
+        auto message = json["error"]["message"].get<std::string>();
+        for (auto& c : message)
+            if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+        if (message.size() > 200) message.resize(200);
+        return ": " + message;
+    }
     return {};
 }
 
@@ -44,6 +51,7 @@ websocket_info parse_websocket_json(std::string const& body, std::string const& 
     auto const json = nlohmann::json::parse(body, nullptr, false);
     websocket_info info;
     bool ok = json.is_object() && json.contains("websocket_url") && json["websocket_url"].is_string();
+    ok = ok && json.contains("id");
     if (ok) {
         auto const& id = json["id"];
         if (id.is_number_integer()) {
@@ -84,13 +92,19 @@ web::response dialpad_rest::call(std::string const& method, std::string const& p
     try {
         response = web::fetch(method, api_base_ + path, headers, body, options_);
     } catch (web::client_error const& e) {  // DNS, connect, TLS, timeout: already one line
-        throw rest_failure{scrub(what + ": " + e.what()), false};
+        // A certificate that does not verify will not verify on a retry either.
+        bool const certificate = std::string_view{e.what()}.find("certificate verify failed") != std::string_view::npos;
+        throw rest_failure{scrub(what + ": " + e.what()), certificate};
     }
     if (response.status >= 200 && response.status < 300) return response;
     auto const status = response.status;
-    bool const permanent = status == 400 || status == 401 || status == 403 || status == 404;
-    throw rest_failure{scrub(what + ": " + status_cause(status) + error_detail(response.body)), permanent,
-                       status == 429 ? retry_after(response) : std::nullopt};
+    // A refused request stays refused (4xx), except a timeout or a rate limit;
+    // the service failing (5xx) or redirecting is worth another try.
+    bool const permanent = status >= 400 && status < 500 && status != 408 && status != 429;
+    // A Retry-After longer than an hour is not worth waiting for in one go.
+    auto wait = status == 429 ? retry_after(response) : std::nullopt;
+    if (wait && *wait > std::chrono::hours{1}) wait = std::chrono::hours{1};
+    throw rest_failure{scrub(what + ": " + status_cause(status) + error_detail(response.body)), permanent, wait};
 }
 
 websocket_info dialpad_rest::create_websocket(std::optional<std::string> const& secret) const {

@@ -5,8 +5,9 @@
 // about to end. Blocking: the recorder runs them on a worker thread.
 //
 // Failures are rest_failure: one line naming the call and the cause, never
-// the API key; `permanent` ones (401, 403, 404, a refused request body) end
-// a recording, the others are worth retrying (429 after its Retry-After).
+// the API key; `permanent` ones (4xx: 400, 401, 403, 404, ...) end a
+// recording, the others are worth retrying (408, 429 after its Retry-After,
+// 5xx, garbled answers, network and TLS failures).
 
 #include "core/web/http_client.hpp"
 #include "recorder/subscription_spec.hpp"

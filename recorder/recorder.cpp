@@ -529,9 +529,13 @@ net::awaitable<int> recorder::run() {
         });
     });
 
-    if (!(co_await set_up(s))) s->exit_code = 1;
+    // --duration counts from the start, set-up retries included.
     if (c.duration)
         net::co_spawn(s->ex, stop_after_duration(s, s->session_start + *c.duration), log_on_exit{"recorder duration"});
+    if (!(co_await set_up(s))) {
+        s->exit_code = 1;
+        s->duration_timer->cancel();
+    }
     net::co_spawn(s->ex, report_status(s), log_on_exit{"recorder status"});
 
     auto backoff = c.backoff_first;

@@ -211,7 +211,7 @@ TEST_CASE("recorder: closed loop across three close-frame hour cuts") {
     closed_loop(mock::hour_cut_style::close_frame);
 }
 
-TEST_CASE("recorder: a refresh closes the old connection after the overlap; no gap") {
+TEST_CASE("recorder: a refresh closes the old connection after the overlap, with no gap") {
     mock_fixture mock;
     temp_dir dir;
     running_recorder rec{config_for(mock, dir.file("refresh.db")), mock.clock()};
