@@ -4,7 +4,7 @@
 #include "core/clock/virtual_clock.hpp"
 #include "core/log/log.hpp"
 #include "core/redact/redactor.hpp"
-#include "recorder/duration_text.hpp"
+#include "core/cli/duration_text.hpp"
 #include "recorder/recorder.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,7 +27,7 @@ using harness::cli::usage_error;
 std::chrono::nanoseconds duration_option(harness::cli::parsed_args const& args, char const* name,
                                          std::string const& fallback) {
     auto const text = args.value(name).value_or(fallback);
-    auto const value = harness::recorder::parse_duration(text);
+    auto const value = harness::cli::parse_duration(text);
     if (!value) throw usage_error{std::string{"--"} + name + " must be a duration such as 2h, 90m, 30s or 250ms, not '" + text + "'"};
     return *value;
 }

@@ -1,8 +1,23 @@
 // dialpad-replay: the archive's command-line tool (list, show, export,
 // import, verify, redact) and, in time, the replay server.
+#include "core/archive/archive.hpp"
+#include "core/cli/duration_text.hpp"
 #include "core/cli/program.hpp"
+#include "core/clock/clock.hpp"
+#include "core/log/log.hpp"
 #include "core/redact/redactor.hpp"
 #include "replayer/archive_tool.hpp"
+#include "replayer/replay_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <charconv>
+#include <csignal>
+#include <filesystem>
 
 #include <cstdio>
 #include <fstream>
@@ -16,6 +31,7 @@ using harness::cli::usage_error;
 
 constexpr char const* k_commands =
     "Commands:\n"
+    "  serve ARCHIVE|FILE.jsonl [--speed X|max] [--port P] ...  serve a session on /events/<token>\n"
     "  list ARCHIVE                          the sessions in an archive\n"
     "  show ARCHIVE [SESSION]                connections, gaps, event counts per family and state\n"
     "  export ARCHIVE [--session S] [-o F]   a session as JSON Lines (stdout without -o)\n"
@@ -23,6 +39,20 @@ constexpr char const* k_commands =
     "  verify ARCHIVE                        integrity, schema and counts (exit 1 when damaged)\n"
     "  redact ARCHIVE -o OUT [--secret S]    a copy with phones, emails and names pseudonymised\n"
     "SESSION is a numeric id or a name; without one, the only or latest session.";
+
+// A JSON Lines file is served through a temporary archive, removed at exit.
+struct served_archive {
+    std::string path;
+    bool temporary = false;
+    ~served_archive() {
+        if (temporary) {
+            std::error_code ignored;
+            for (auto const* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix, ignored);
+        }
+    }
+};
+
+int serve(std::vector<std::string> const& positional, harness::cli::parsed_args const& args);
 
 std::string const& argument(std::vector<std::string> const& positional, std::size_t i, char const* what) {
     if (i >= positional.size()) throw usage_error{std::string{"missing "} + what};
@@ -46,16 +76,25 @@ int main(int argc, char** argv) {
         .value("session", "S", "The session: a numeric id or a name (default: the only or latest).")
         .value("output", "FILE", "Where export, import and redact write (-o for short).")
         .value("secret", "S", "redact: the websocket secret, to re-sign JWT frames.")
-        .value("redact-rules", "LIST", "redact: all, or a comma list of phones, emails, names.", "all");
+        .value("redact-rules", "LIST", "redact: all, or a comma list of phones, emails, names.", "all")
+        .value("host", "ADDRESS", "serve: address to listen on.", "127.0.0.1")
+        .value("port", "PORT", "serve: port; 0 picks a free one (the ready line on stdout names it).", "8090")
+        .value("speed", "X|max", "serve: 1 = recorded timing, 10 = ten times faster, max = as fast as the client reads.", "1")
+        .value("max-gap", "D", "serve: cut idle gaps longer than this (e.g. 5s).")
+        .value("loop", "N", "serve: play the session N times.", "1")
+        .value("require-token", "T", "serve: accept only /events/T (default: any token).")
+        .value("report", "FILE", "serve: write the JSON report here at the end (default: stderr).")
+        .value("exit-after", "N", "serve: stop once N clients have received the whole session.");
     cli::add_standard_options(parser);
 
     return cli::run_program(static_cast<int>(arguments.size()), arguments.data(), parser, [&](cli::parsed_args const& args) {
         auto const& positional = args.positional();
-        if (positional.empty()) throw usage_error{"give a command: list, show, export, import, verify or redact"};
+        if (positional.empty()) throw usage_error{"give a command: serve, list, show, export, import, verify or redact"};
         auto const& command = positional[0];
         auto const expect_at_most = [&](std::size_t n) {
             if (positional.size() > n) throw usage_error{"too many arguments for '" + command + "'"};
         };
+        if (command == "serve") return serve(positional, args);
         if (command == "list") {
             expect_at_most(2);
             replayer::list_sessions(argument(positional, 1, "ARCHIVE"), std::cout);
@@ -95,8 +134,103 @@ int main(int argc, char** argv) {
             replayer::redact_archive(argument(positional, 1, "ARCHIVE"), *file, args.value("secret"), *rules);
             std::printf("redacted copy written to %s\n", file->c_str());
         } else {
-            throw usage_error{"unknown command '" + command + "' (list, show, export, import, verify, redact)"};
+            throw usage_error{"unknown command '" + command + "' (serve, list, show, export, import, verify, redact)"};
         }
         return cli::exit_ok;
     });
 }
+
+namespace {
+
+std::int64_t positive(char const* name, std::string const& text) {
+    std::int64_t value = 0;
+    auto const [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || end != text.data() + text.size() || value < 0)
+        throw usage_error{std::string{"--"} + name + " must be a whole number, not '" + text + "'"};
+    return value;
+}
+
+int serve(std::vector<std::string> const& positional, harness::cli::parsed_args const& args) {
+    using namespace harness;
+    if (positional.size() > 2) throw usage_error{"too many arguments for 'serve'"};
+    auto const& input = argument(positional, 1, "ARCHIVE");
+    replayer::replay_options options;
+    auto const speed = args.value("speed").value_or("1");
+    if (speed == "max") {
+        options.speed.reset();
+    } else {
+        double value = 0;
+        auto const [end, error] = std::from_chars(speed.data(), speed.data() + speed.size(), value);
+        if (error != std::errc{} || end != speed.data() + speed.size() || value <= 0)
+            throw usage_error{"--speed must be a number above 0 or 'max', not '" + speed + "'"};
+        options.speed = value;
+    }
+    if (auto const gap = args.value("max-gap")) {
+        options.max_gap = cli::parse_duration(*gap);
+        if (!options.max_gap) throw usage_error{"--max-gap must be a duration such as 5s or 250ms, not '" + *gap + "'"};
+    }
+    options.loops = static_cast<int>(positive("loop", args.value("loop").value_or("1")));
+    if (options.loops < 1) throw usage_error{"--loop must be at least 1"};
+    options.require_token = args.value("require-token");
+    auto const port = positive("port", args.value("port").value_or("8090"));
+    if (port > 65535) throw usage_error{"--port must be from 0 to 65535"};
+    std::optional<std::size_t> exit_after;
+    if (auto const n = args.value("exit-after")) exit_after = static_cast<std::size_t>(positive("exit-after", *n));
+
+    served_archive served;
+    if (input.ends_with(".jsonl")) {
+        served.path = (std::filesystem::temp_directory_path() / ("dialpad-replay-" + std::to_string(::getpid()) + ".db")).string();
+        served.temporary = true;
+        replayer::import_session_jsonl(input, served.path);
+    } else {
+        served.path = input;
+    }
+    {
+        archive::archive store{served.path, archive::open_mode::read_only};
+        options.session = store.resolve_session(args.value("session").value_or("")).id;
+    }
+    options.archive_path = served.path;
+
+    net::io_context ioc{1};
+    system_clock_source time;
+    web::server_options server_options;
+    server_options.host = args.value("host").value_or("127.0.0.1");
+    server_options.port = static_cast<std::uint16_t>(port);
+    replayer::replay_server server{ioc.get_executor(), server_options, options, time};
+    server.start();
+    nlohmann::ordered_json ready;
+    ready["ready"] = true;
+    ready["ws"] = "ws://" + server_options.host + ":" + std::to_string(server.port()) + "/events/";
+    ready["session"] = options.session;
+    std::printf("%s\n", ready.dump().c_str());
+    std::fflush(stdout);
+
+    boost::asio::signal_set signals{ioc, SIGINT, SIGTERM};
+    bool stopped = false;
+    auto const finish = [&] {
+        if (stopped) return;
+        stopped = true;
+        signals.cancel();
+        server.stop();
+    };
+    signals.async_wait([&](boost::system::error_code ec, int) {
+        if (!ec) finish();
+    });
+    if (exit_after)
+        server.on_client_finished([&] {
+            if (server.clients_finished() >= *exit_after) finish();
+        });
+    ioc.run();
+
+    auto const report = server.report().dump(2) + "\n";
+    if (auto const file = args.value("report")) {
+        std::ofstream out{*file, std::ios::trunc};
+        out << report;
+        if (!out) throw std::runtime_error{*file + ": the report could not be written"};
+    } else {
+        std::fputs(report.c_str(), stderr);
+    }
+    return cli::exit_ok;
+}
+
+}  // namespace

@@ -1,8 +1,8 @@
-#include "recorder/duration_text.hpp"
+#include "core/cli/duration_text.hpp"
 
 #include <charconv>
 
-namespace harness::recorder {
+namespace harness::cli {
 
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
     double value = 0;
@@ -19,4 +19,4 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(seconds));
 }
 
-}  // namespace harness::recorder
+}  // namespace harness::cli

@@ -5,8 +5,8 @@
 #include <optional>
 #include <string_view>
 
-namespace harness::recorder {
+namespace harness::cli {
 
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
 
-}  // namespace harness::recorder
+}  // namespace harness::cli

@@ -1,0 +1,59 @@
+#pragma once
+// `dialpad-replay serve`: serves one archived session on /events/<anything>
+// exactly as it was received. Each client gets the whole session from its
+// start (per-client mode), paced by the recorded receive offsets on the
+// injected clock: every frame is due at start + offset / speed, scheduled
+// against the start, so no drift builds up; --speed max sends as fast as
+// the client reads. A report gives each client's frames, bytes, lag behind
+// schedule and a SHA-256 digest of what it was sent.
+
+#include "core/archive/archive_types.hpp"
+#include "core/clock/clock.hpp"
+#include "core/net/asio_fwd.hpp"
+#include "core/web/http_server.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace harness::replayer {
+
+struct replay_options {
+    std::string archive_path;
+    archive::session_id session = 0;
+    std::optional<double> speed = 1.0;  // nullopt: as fast as the client reads
+    std::optional<std::chrono::nanoseconds> max_gap;  // idle gaps longer than this are cut to it
+    int loops = 1;
+    std::optional<std::string> require_token;  // else any /events/<token> is served
+};
+
+class replay_server {
+public:
+    replay_server(net::any_io_executor executor, web::server_options server_options, replay_options options,
+                  clock& time_source);
+    ~replay_server();
+    replay_server(replay_server const&) = delete;
+    replay_server& operator=(replay_server const&) = delete;
+
+    void start();
+    std::uint16_t port() const;
+    void stop();  // closes every client; call on the executor
+
+    // Per client (frames, bytes, first/last send, lag p50/p99/max, kept up,
+    // digest) and totals. Call on the executor.
+    nlohmann::json report() const;
+    std::size_t clients_finished() const;
+    // Runs on the executor each time a client has received the whole session.
+    void on_client_finished(std::function<void()> callback);
+
+    struct state;
+
+private:
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace harness::replayer

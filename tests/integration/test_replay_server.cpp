@@ -1,0 +1,150 @@
+// dialpad-replay serve: pacing on the virtual clock, speed, gaps, loops,
+// tokens and the report's digest.
+#include "core/archive/archive.hpp"
+#include "core/clock/virtual_clock.hpp"
+#include "replayer/replay_server.hpp"
+#include "tests/support/archive_samples.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/ws_test_client.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <future>
+#include <thread>
+
+using namespace harness;
+using namespace std::chrono_literals;
+using harness::test::temp_dir;
+using harness::test::ws_test_client;
+
+namespace {
+
+// Frames at 1 s, 2 s and 5 s after the session started.
+std::string make_archive(temp_dir const& dir) {
+    auto const path = dir.file("replay.db");
+    archive::archive store{path, archive::open_mode::read_write};
+    auto const session = store.create_session(test::sample_session("replay"));
+    auto connection = test::sample_connection(session, 0);
+    connection.id = store.add_connection(connection);
+    int n = 0;
+    for (auto const offset_s : {1, 2, 5}) {
+        archive::frame_record frame;
+        frame.connection = connection.id;
+        frame.kind = archive::frame_kind::event;
+        frame.offset_ns = offset_s * 1'000'000'000LL;
+        frame.wall_ns = 1767225600'000'000'000LL + frame.offset_ns;
+        frame.text = test::call_event(++n, "ringing");
+        store.add_frame(session, frame);
+    }
+    return path;
+}
+
+class running_replay {
+public:
+    running_replay(replayer::replay_options options, harness::clock& time)
+        : server_{ioc_.get_executor(), web::server_options{}, std::move(options), time} {
+        server_.start();
+        thread_ = std::thread{[this] { ioc_.run(); }};
+    }
+    ~running_replay() {
+        boost::asio::post(ioc_, [this] { server_.stop(); });
+        thread_.join();
+    }
+    std::string url(std::string const& token = "any-token") const {
+        return "ws://127.0.0.1:" + std::to_string(server_.port()) + "/events/" + token;
+    }
+    nlohmann::json report() {
+        std::promise<nlohmann::json> result;
+        boost::asio::post(ioc_, [&] { result.set_value(server_.report()); });
+        return result.get_future().get();
+    }
+
+private:
+    boost::asio::io_context ioc_{1};
+    replayer::replay_server server_;
+    std::thread thread_;
+};
+
+replayer::replay_options options_for(std::string const& path) {
+    replayer::replay_options o;
+    o.archive_path = path;
+    o.session = 1;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("replay serve: frames go out at their recorded offsets on the virtual clock") {
+    temp_dir dir;
+    virtual_clock time;
+    running_replay replay{options_for(make_archive(dir)), time};
+    ws_test_client client{replay.url()};
+    CHECK(client.wait_for_messages(1).at(0) == test::call_event(1, "ringing"));  // due at once
+    time.advance(1s);
+    CHECK(client.wait_for_messages(2).at(1) == test::call_event(2, "ringing"));
+    time.advance(2999ms);
+    CHECK(client.messages().size() == 2);  // the third is due 4 s after the first
+    time.advance(1ms);
+    CHECK(client.wait_for_messages(3).at(2) == test::call_event(3, "ringing"));
+    CHECK(client.wait_closed().code == 1000);
+    auto const report = replay.report();
+    CHECK(report["clients"][0]["frames"] == 3);
+    CHECK(report["clients"][0]["finished"] == true);
+    CHECK(report["clients"][0]["lag_ms"]["max"] == 0.0);  // the virtual clock does not move while sending
+}
+
+TEST_CASE("replay serve: speed and max-gap shorten the schedule") {
+    temp_dir dir;
+    virtual_clock time;
+    auto options = options_for(make_archive(dir));
+    options.speed = 2.0;
+    options.max_gap = 1s;  // the 3 s gap before the last frame becomes 1 s
+    running_replay replay{options, time};
+    ws_test_client client{replay.url()};
+    client.wait_for_messages(1);
+    time.advance(500ms);  // 1 s recorded at double speed
+    client.wait_for_messages(2);
+    time.advance(499ms);
+    CHECK(client.messages().size() == 2);
+    time.advance(1ms);  // 1 s (the cut gap) at double speed
+    client.wait_for_messages(3);
+}
+
+TEST_CASE("replay serve: at max speed every client gets the same sequence, looped; the digests agree") {
+    temp_dir dir;
+    virtual_clock time;
+    auto options = options_for(make_archive(dir));
+    options.speed.reset();
+    options.loops = 2;
+    running_replay replay{options, time};
+    ws_test_client a{replay.url()};
+    ws_test_client b{replay.url("another-token")};
+    CHECK(a.wait_for_messages(6).at(3) == test::call_event(1, "ringing"));  // the second loop starts over
+    b.wait_for_messages(6);
+    a.wait_closed();
+    b.wait_closed();
+    auto const report = replay.report();
+    REQUIRE(report["clients"].size() == 2);
+    CHECK(report["clients"][0]["sha256"] == report["clients"][1]["sha256"]);
+    CHECK(report["clients"][0]["sha256"].get<std::string>().size() == 64);
+    CHECK(report["totals"]["frames"] == 12);
+}
+
+TEST_CASE("replay serve: --require-token refuses other tokens") {
+    temp_dir dir;
+    virtual_clock time;
+    auto options = options_for(make_archive(dir));
+    options.require_token = "right";
+    running_replay replay{options, time};
+    try {
+        ws_test_client wrong{replay.url("wrong")};
+        FAIL("a wrong token was served");
+    } catch (web::ws_refused const& e) {
+        CHECK(e.status() == 401);
+    }
+    ws_test_client right{replay.url("right")};
+    right.wait_for_messages(1);
+}
