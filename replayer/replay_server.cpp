@@ -88,6 +88,7 @@ struct replay_server::state {
     std::uint64_t next_client = 1;
     std::map<std::uint64_t, std::shared_ptr<client_state>> clients{};
     std::function<void()> on_client_finished{};
+    bool stopped = false;  // stop() was called: no client starts another wait
 };
 
 namespace {
@@ -106,6 +107,10 @@ net::awaitable<void> serve_client(std::shared_ptr<replay_server::state> s, std::
         std::optional<std::int64_t> first_offset, previous_offset;
         nanoseconds loop_end{0};
         while (auto frame = reader.next()) {
+            if (s->stopped) {  // stop() may have come while this client was writing
+                alive = false;
+                break;
+            }
             if (!first_offset) first_offset = frame->offset_ns;
             if (previous_offset && o.max_gap) {
                 auto const gap = nanoseconds{frame->offset_ns - *previous_offset};
@@ -188,6 +193,7 @@ void replay_server::start() { state_->server.start(); }
 std::uint16_t replay_server::port() const { return state_->server.port(); }
 
 void replay_server::stop() {
+    state_->stopped = true;
     for (auto const& [id, client] : state_->clients) client->timer->cancel();
     state_->server.stop();
 }
