@@ -1,6 +1,8 @@
 // dialpad-replay: the archive's command-line tool (list, show, export,
 // import, verify, redact) and, in time, the replay server.
 #include "core/archive/archive.hpp"
+#include "core/archive/frame_reader.hpp"
+#include "core/jwt/jwt.hpp"
 #include "core/cli/duration_text.hpp"
 #include "core/cli/program.hpp"
 #include "core/clock/clock.hpp"
@@ -84,7 +86,10 @@ int main(int argc, char** argv) {
         .value("loop", "N", "serve: play the session N times.", "1")
         .value("require-token", "T", "serve: accept only /events/T (default: any token).")
         .value("report", "FILE", "serve: write the JSON report here at the end (default: stderr).")
-        .value("exit-after", "N", "serve: stop once N clients have received the whole session.");
+        .value("exit-after", "N", "serve: stop once N clients have received the whole session.")
+        .flag("rebase-time", "serve: shift event times (event_timestamp, date, created_date, date_*) so the first "
+                             "event reads now; every other byte as recorded.")
+        .value("sign-secret", "S", "serve: re-sign every event as an HS256 JWT with this secret.");
     cli::add_standard_options(parser);
 
     return cli::run_program(static_cast<int>(arguments.size()), arguments.data(), parser, [&](cli::parsed_args const& args) {
@@ -172,6 +177,8 @@ int serve(std::vector<std::string> const& positional, harness::cli::parsed_args 
     options.loops = static_cast<int>(positive("loop", args.value("loop").value_or("1")));
     if (options.loops < 1) throw usage_error{"--loop must be at least 1"};
     options.require_token = args.value("require-token");
+    options.rebase_time = args.has("rebase-time");
+    options.sign_secret = args.value("sign-secret");
     auto const port = positive("port", args.value("port").value_or("8090"));
     if (port > 65535) throw usage_error{"--port must be from 0 to 65535"};
     std::optional<std::size_t> exit_after;
@@ -188,6 +195,13 @@ int serve(std::vector<std::string> const& positional, harness::cli::parsed_args 
     {
         archive::archive store{served.path, archive::open_mode::read_only};
         options.session = store.resolve_session(args.value("session").value_or("")).id;
+    }
+    if (options.rebase_time && !options.sign_secret) {
+        // Signed frames cannot be changed without a secret to sign them again.
+        archive::frame_reader reader{served.path, options.session,
+                                     archive::frame_filter{.kinds = {archive::frame_kind::event}}, 1};
+        if (auto const first = reader.next(); first && jwt::looks_like_jwt(first->text))
+            throw usage_error{"the session holds signed (JWT) frames: --rebase-time needs --sign-secret to re-sign them"};
     }
     options.archive_path = served.path;
 

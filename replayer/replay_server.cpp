@@ -5,6 +5,7 @@
 #include "core/log/log.hpp"
 #include "core/net/spawn.hpp"
 #include "core/web/ws_connection.hpp"
+#include "replayer/frame_transform.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <nlohmann/json.hpp>
@@ -101,6 +102,7 @@ net::awaitable<void> serve_client(std::shared_ptr<replay_server::state> s, std::
     auto const& o = s->options;
     nanoseconds shift{0};  // idle time cut by --max-gap, and earlier loops' length
     bool alive = true;
+    std::optional<std::int64_t> rebase_ms;  // set at this client's first event
     for (int loop = 0; loop < o.loops && alive; ++loop) {
         archive::frame_reader reader{o.archive_path, o.session,
                                      archive::frame_filter{.kinds = {archive::frame_kind::event, archive::frame_kind::control}}};
@@ -125,6 +127,20 @@ net::awaitable<void> serve_client(std::shared_ptr<replay_server::state> s, std::
                                   double(recorded.count()) / *o.speed));
                 auto const reached = co_await timer->wait_until(due);
                 if (!reached) {
+                    alive = false;
+                    break;
+                }
+            }
+            if (o.rebase_time && !rebase_ms && frame->kind == archive::frame_kind::event) {
+                auto const event = event_json_of(frame->text);
+                auto const recorded_ms = event ? event_timestamp(*event) : std::nullopt;
+                if (recorded_ms) rebase_ms = unix_millis(s->time.wall_now()) - *recorded_ms;
+            }
+            if (frame->kind == archive::frame_kind::event && (rebase_ms || o.sign_secret)) {
+                try {
+                    frame->text = transform_frame(frame->text, rebase_ms, o.sign_secret);
+                } catch (std::invalid_argument const& e) {
+                    HLOG(error, "replay.transform_failed").field("client", client->id).field("reason", e.what());
                     alive = false;
                     break;
                 }

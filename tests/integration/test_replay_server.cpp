@@ -2,6 +2,8 @@
 // tokens and the report's digest.
 #include "core/archive/archive.hpp"
 #include "core/clock/virtual_clock.hpp"
+#include "core/jwt/jwt.hpp"
+#include "replayer/frame_transform.hpp"
 #include "replayer/replay_server.hpp"
 #include "tests/support/archive_samples.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -147,4 +149,44 @@ TEST_CASE("replay serve: --require-token refuses other tokens") {
     }
     ws_test_client right{replay.url("right")};
     right.wait_for_messages(1);
+}
+
+TEST_CASE("replay serve: --rebase-time shifts only the time fields; --sign-secret signs every event") {
+    temp_dir dir;
+    auto const path = dir.file("times.db");
+    {
+        archive::archive store{path, archive::open_mode::read_write};
+        auto const session = store.create_session(test::sample_session("times"));
+        auto connection = test::sample_connection(session, 0);
+        connection.id = store.add_connection(connection);
+        archive::frame_record frame;
+        frame.connection = connection.id;
+        frame.kind = archive::frame_kind::event;
+        frame.offset_ns = 1'000'000'000;
+        frame.wall_ns = 1767225601'000'000'000LL;
+        frame.text = R"({"call_id":1,"date_started":1767225600000,"event_timestamp":1767225601000,)"
+                     R"("note":"\"date_x\":5 stays","ratio":1.50,"contact":{"created_date":1767225000000}})";
+        store.add_frame(session, frame);
+    }
+    virtual_clock time{0.0, wall_time{std::chrono::milliseconds{1800000000000}}};  // "now"
+    auto options = options_for(path);
+    options.rebase_time = true;
+    options.sign_secret = "consumer-secret";
+    running_replay replay{options, time};
+    ws_test_client client{replay.url()};
+    auto const frame = client.wait_for_messages(1).at(0);
+    REQUIRE(jwt::verify_hs256(frame, "consumer-secret") == jwt::verdict::valid);
+    auto const offset = 1800000000000LL - 1767225601000LL;
+    CHECK(jwt::decode(frame)->payload ==
+          R"({"call_id":1,"date_started":)" + std::to_string(1767225600000LL + offset) +
+              R"(,"event_timestamp":1800000000000,"note":"\"date_x\":5 stays","ratio":1.50,"contact":{"created_date":)" +
+              std::to_string(1767225000000LL + offset) + "}}");
+}
+
+TEST_CASE("replay serve: frame transforms refuse a JWT they cannot re-sign") {
+    auto const token = jwt::sign_hs256(jwt::make_header(jwt::algorithm::hs256), R"({"event_timestamp":5})", "s");
+    CHECK_THROWS_AS(replayer::transform_frame(token, 10, std::nullopt), std::invalid_argument);
+    auto const resigned = replayer::transform_frame(token, 10, std::string{"t"});
+    CHECK(jwt::decode(resigned)->payload == R"({"event_timestamp":15})");
+    CHECK(replayer::transform_frame(R"({"a":1})", std::nullopt, std::nullopt) == R"({"a":1})");
 }
