@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
         .value("require-token", "T", "serve: accept only /events/T (default: any token).")
         .value("report", "FILE", "serve: write the JSON report here at the end (default: stderr).")
         .value("exit-after", "N", "serve: stop once N clients have received the whole session.")
+        .value("wait-clients", "N", "serve: start when N clients are connected, all at once.")
         .flag("rebase-time", "serve: shift event times (event_timestamp, date, created_date, date_*) so the first "
                              "event reads now; every other byte as recorded.")
         .value("sign-secret", "S", "serve: re-sign every event as an HS256 JWT with this secret.");
@@ -177,6 +178,7 @@ int serve(std::vector<std::string> const& positional, harness::cli::parsed_args 
     options.loops = static_cast<int>(positive("loop", args.value("loop").value_or("1")));
     if (options.loops < 1) throw usage_error{"--loop must be at least 1"};
     options.require_token = args.value("require-token");
+    if (auto const n = args.value("wait-clients")) options.wait_clients = static_cast<std::size_t>(positive("wait-clients", *n));
     options.rebase_time = args.has("rebase-time");
     options.sign_secret = args.value("sign-secret");
     auto const port = positive("port", args.value("port").value_or("8090"));

@@ -7,7 +7,10 @@
 #include "core/web/ws_connection.hpp"
 #include "replayer/frame_transform.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 
@@ -90,6 +93,9 @@ struct replay_server::state {
     std::map<std::uint64_t, std::shared_ptr<client_state>> clients{};
     std::function<void()> on_client_finished{};
     bool stopped = false;  // stop() was called: no client starts another wait
+    // --wait-clients: every client waits on the gate until enough are connected.
+    std::shared_ptr<net::steady_timer> gate{};
+    bool gate_open = false;
 };
 
 namespace {
@@ -98,7 +104,13 @@ namespace {
 net::awaitable<void> serve_client(std::shared_ptr<replay_server::state> s, std::shared_ptr<client_state> client,
                                   web::ws_connection ws) {
     auto timer = client->timer;
-    auto const start = s->time.now();
+    while (!s->gate_open && !s->stopped) {
+        auto gate = s->gate;
+        auto [ec] = co_await gate->async_wait(net::as_tuple(net::use_awaitable));
+        (void)ec;
+    }
+    if (s->stopped) co_return;
+    auto const start = s->time.now();  // everyone's start, once the gate opened
     auto const& o = s->options;
     nanoseconds shift{0};  // idle time cut by --max-gap, and earlier loops' length
     bool alive = true;
@@ -180,6 +192,8 @@ net::awaitable<void> serve_client(std::shared_ptr<replay_server::state> s, std::
 replay_server::replay_server(net::any_io_executor executor, web::server_options server_options, replay_options options,
                              clock& time_source)
     : state_{std::make_shared<state>(std::move(options), time_source, executor, std::move(server_options))} {
+    state_->gate = std::make_shared<net::steady_timer>(executor, net::steady_timer::time_point::max());
+    state_->gate_open = state_->options.wait_clients == 0;
     auto weak = std::weak_ptr<state>{state_};
     state_->server.on_upgrade([weak](web::request const& request) {
         web::upgrade_decision decision;
@@ -197,6 +211,10 @@ replay_server::replay_server(net::any_io_executor executor, web::server_options 
         client->remote = request.remote_address;
         client->timer = std::make_shared<clock_timer>(s->executor, s->time);
         s->clients[client->id] = client;
+        if (!s->gate_open && s->clients.size() >= s->options.wait_clients) {
+            s->gate_open = true;
+            s->gate->cancel();
+        }
         decision.session = [s, client](web::ws_connection ws) { return serve_client(s, client, std::move(ws)); };
         return decision;
     });
@@ -210,6 +228,7 @@ std::uint16_t replay_server::port() const { return state_->server.port(); }
 
 void replay_server::stop() {
     state_->stopped = true;
+    state_->gate->cancel();
     for (auto const& [id, client] : state_->clients) client->timer->cancel();
     state_->server.stop();
 }

@@ -29,6 +29,7 @@ struct replay_options {
     std::optional<std::chrono::nanoseconds> max_gap;  // idle gaps longer than this are cut to it
     int loops = 1;
     std::optional<std::string> require_token;  // else any /events/<token> is served
+    std::size_t wait_clients = 0;  // no client starts before this many are connected
     bool rebase_time = false;  // shift event times so each client's first event reads "now"
     std::optional<std::string> sign_secret;  // re-sign every event as an HS256 JWT with it
 };

@@ -190,3 +190,19 @@ TEST_CASE("replay serve: frame transforms refuse a JWT they cannot re-sign") {
     CHECK(jwt::decode(resigned)->payload == R"({"event_timestamp":15})");
     CHECK(replayer::transform_frame(R"({"a":1})", std::nullopt, std::nullopt) == R"({"a":1})");
 }
+
+TEST_CASE("replay serve: --wait-clients holds everyone until that many are connected") {
+    temp_dir dir;
+    virtual_clock time;
+    auto options = options_for(make_archive(dir));
+    options.speed.reset();
+    options.wait_clients = 2;
+    running_replay replay{options, time};
+    ws_test_client first{replay.url()};
+    CHECK(first.messages().empty());  // alone: held at the gate
+    ws_test_client second{replay.url()};
+    CHECK(first.wait_for_messages(3).size() == 3);
+    CHECK(second.wait_for_messages(3).size() == 3);
+    auto const report = replay.report();
+    CHECK(report["clients"][0]["sha256"] == report["clients"][1]["sha256"]);
+}
