@@ -203,6 +203,9 @@ TEST_CASE("replay serve: --wait-clients holds everyone until that many are conne
     ws_test_client second{replay.url()};
     CHECK(first.wait_for_messages(3).size() == 3);
     CHECK(second.wait_for_messages(3).size() == 3);
+    // The close comes after the server has counted its last frame.
+    first.wait_closed();
+    second.wait_closed();
     auto const report = replay.report();
     CHECK(report["clients"][0]["sha256"] == report["clients"][1]["sha256"]);
 }
