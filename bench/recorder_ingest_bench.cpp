@@ -12,7 +12,9 @@
 //
 // The ratio is the figure that matters (machines here are noisy).
 
+#include "bench/support/archive_ceiling.hpp"
 #include "core/archive/archive.hpp"
+#include "core/archive/frame_reader.hpp"
 #include "core/cli/program.hpp"
 #include "core/clock/virtual_clock.hpp"
 #include "core/log/log.hpp"
@@ -25,7 +27,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -45,36 +46,6 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-// ~1 KB call events of several shapes, each different (archive_writer_bench's).
-std::vector<std::string> make_frames(std::size_t count) {
-    static char const* const states[] = {"ringing", "connected", "hangup", "recording", "voicemail_uploaded"};
-    std::vector<std::string> frames;
-    frames.reserve(count);
-    for (std::size_t i = 0; i < count; ++i) {
-        auto const call = 5823519046647808 + static_cast<std::int64_t>(i / 4);
-        std::string text = R"({"call_id": )";
-        text.append(std::to_string(call))
-            .append(R"(, "state": ")")
-            .append(states[i % 5])
-            .append(R"(", "direction": "inbound", "external_number": "+14155550142", "internal_number": "+14155550100",)"
-                    R"( "date_started": 1767225600412, "date_rang": 1767225600530, "date_connected": null,)"
-                    R"( "duration": null, "total_duration": 8951.029999999999, "target": {"id": 5100000000000001,)"
-                    R"( "type": "user", "name": "Avery Kim", "email": "avery@example.com", "phone": "+14155550111",)"
-                    R"( "office_id": 5200000000000001}, "contact": {"id": 6000000000000001, "type": "local",)"
-                    R"( "name": "(415) 555-0142", "email": "", "phone": "+14155550142"}, "entry_point_call_id": )")
-            .append(std::to_string(call - 1))
-            .append(R"(, "entry_point_target": {"id": 5300000000000001, "type": "department", "name": "Support"},)"
-                    R"( "operator_call_id": null, "master_call_id": null, "group_id": "Department:5300000000000001",)"
-                    R"( "proxy_target": {}, "is_internal": false, "is_transferred": false, "labels": [],)"
-                    R"( "routing_breadcrumbs": [], "was_recorded": false, "recording_details": [],)"
-                    R"( "integrations": {}, "event_timestamp": )")
-            .append(std::to_string(1767225601250 + static_cast<std::int64_t>(i)))
-            .append("}");
-        frames.push_back(std::move(text));
-    }
-    return frames;
-}
-
 void remove_archive(std::string const& path) {
     for (auto suffix : {"", "-wal", "-shm"}) {
         std::string file = path;
@@ -93,26 +64,16 @@ double proc_status_mib(std::string const& field) {
     return 0;
 }
 
-void check(int rc, sqlite3* db) {
-    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        std::string message = "sqlite: ";
-        message.append(sqlite3_errmsg(db));
-        throw std::runtime_error{message};
-    }
-}
-
 // How many event frames an archive holds, and their bytes.
 std::pair<std::int64_t, std::int64_t> stored_event_frames(std::string const& path) {
-    sqlite3* db = nullptr;
-    check(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), db);
-    sqlite3_stmt* query = nullptr;
-    check(sqlite3_prepare_v2(db, "SELECT count(*), total(length(text)) FROM frames WHERE kind = 'event'", -1, &query,
-                             nullptr),
-          db);
-    check(sqlite3_step(query), db);
-    std::pair<std::int64_t, std::int64_t> const result{sqlite3_column_int64(query, 0), sqlite3_column_int64(query, 1)};
-    sqlite3_finalize(query);
-    sqlite3_close(db);
+    archive::archive store{path, archive::open_mode::read_only};
+    archive::frame_reader reader{path, store.resolve_session("").id,
+                                 archive::frame_filter{.kinds = {archive::frame_kind::event}}};
+    std::pair<std::int64_t, std::int64_t> result{0, 0};
+    while (auto frame = reader.next()) {
+        ++result.first;
+        result.second += static_cast<std::int64_t>(frame->text.size());
+    }
     return result;
 }
 
@@ -268,75 +229,6 @@ recorder_result run_recorder(std::vector<std::string> const& batches, std::size_
     return result;
 }
 
-// --- the ceiling: bare prepared INSERTs ------------------------------------
-
-// The same frame and index rows, indexes precomputed outside the timed part,
-// straight through the C API in 1000-row transactions, into a fresh archive
-// made by harness::archive (the same schema and settings).
-double run_bare_loop(std::string const& path, std::vector<std::string> const& frames,
-                     std::vector<model::event_index> const& indexes) {
-    remove_archive(path);
-    archive::session_id session = 0;
-    archive::connection_id connection = 0;
-    {
-        archive::archive a{path, archive::open_mode::read_write};
-        archive::session_info s;
-        s.name = "bare";
-        session = a.create_session(s);
-        archive::connection_info c;
-        c.session = session;
-        connection = a.add_connection(c);
-    }
-    sqlite3* db = nullptr;
-    check(sqlite3_open(path.c_str(), &db), db);
-    check(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON", nullptr,
-                       nullptr, nullptr),
-          db);
-    sqlite3_stmt* frame = nullptr;
-    sqlite3_stmt* index = nullptr;
-    check(sqlite3_prepare_v2(db,
-                             "INSERT INTO frames (session_id, connection_id, kind, offset_ns, wall_ns, text) "
-                             "VALUES (?, ?, 'event', ?, ?, ?)",
-                             -1, &frame, nullptr),
-          db);
-    check(sqlite3_prepare_v2(db,
-                             "INSERT INTO event_index (frame_id, family, state, direction, call_id, master_call_id, "
-                             "entry_point_call_id, operator_call_id, target_type, target_id, event_timestamp, is_jwt, "
-                             "signature, parsed) VALUES (?, ?, ?, ?, ?, NULL, ?, NULL, ?, ?, ?, 0, 'not_jwt', 1)",
-                             -1, &index, nullptr),
-          db);
-    auto const start = steady::now();
-    for (std::size_t i = 0; i < frames.size(); ++i) {
-        if (i % 1000 == 0) check(sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr), db);
-        auto const offset = static_cast<sqlite3_int64>(i + 1);
-        sqlite3_bind_int64(frame, 1, session);
-        sqlite3_bind_int64(frame, 2, connection);
-        sqlite3_bind_int64(frame, 3, offset);
-        sqlite3_bind_int64(frame, 4, offset);
-        sqlite3_bind_text(frame, 5, frames[i].data(), static_cast<int>(frames[i].size()), SQLITE_STATIC);
-        check(sqlite3_step(frame), db);
-        sqlite3_reset(frame);
-        auto const& x = indexes[i];
-        sqlite3_bind_int64(index, 1, sqlite3_last_insert_rowid(db));
-        sqlite3_bind_text(index, 2, "call", -1, SQLITE_STATIC);
-        sqlite3_bind_text(index, 3, x.state.data(), static_cast<int>(x.state.size()), SQLITE_STATIC);
-        sqlite3_bind_text(index, 4, x.direction.data(), static_cast<int>(x.direction.size()), SQLITE_STATIC);
-        sqlite3_bind_int64(index, 5, *x.call_id);
-        sqlite3_bind_int64(index, 6, *x.entry_point_call_id);
-        sqlite3_bind_text(index, 7, x.target_type.data(), static_cast<int>(x.target_type.size()), SQLITE_STATIC);
-        sqlite3_bind_text(index, 8, x.target_id.data(), static_cast<int>(x.target_id.size()), SQLITE_STATIC);
-        sqlite3_bind_int64(index, 9, *x.event_timestamp);
-        check(sqlite3_step(index), db);
-        sqlite3_reset(index);
-        if (i % 1000 == 999 || i + 1 == frames.size()) check(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), db);
-    }
-    auto const seconds = std::chrono::duration<double>(steady::now() - start).count();
-    sqlite3_finalize(frame);
-    sqlite3_finalize(index);
-    sqlite3_close(db);
-    return seconds;
-}
-
 double median(std::vector<double> values) {
     std::sort(values.begin(), values.end());
     return values[values.size() / 2];
@@ -364,7 +256,7 @@ int main(int argc, char** argv) {
         auto const bare_path = (dir / (stem + "-bare.db")).string();
 
         // Everything sent or inserted is built before any clock starts.
-        auto const frames = make_frames(count);
+        auto const frames = bench::make_call_frames(count);
         std::vector<model::event_index> indexes;
         indexes.reserve(count);
         std::size_t bytes = 0;
@@ -394,7 +286,7 @@ int main(int argc, char** argv) {
                     recorder_rates.push_back(double(count) / rec.seconds);
                 };
                 auto const measure_bare = [&] {
-                    bare_rates.push_back(double(count) / run_bare_loop(bare_path, frames, indexes));
+                    bare_rates.push_back(double(count) / bench::bare_insert_seconds(bench::fresh_archive(bare_path, "bare"), frames, indexes));
                 };
                 if (r % 2 == 0) {
                     measure_recorder();
