@@ -1,5 +1,5 @@
 // dialpad-replay: the archive's command-line tool (list, show, export,
-// import, verify, redact) and, in time, the replay server.
+// import, verify, redact) and the replay server (serve).
 #include "core/archive/archive.hpp"
 #include "core/archive/frame_reader.hpp"
 #include "core/jwt/jwt.hpp"
@@ -9,6 +9,7 @@
 #include "core/log/log.hpp"
 #include "core/redact/redactor.hpp"
 #include "replayer/archive_tool.hpp"
+#include "replayer/filter_expression.hpp"
 #include "replayer/replay_server.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -90,7 +91,16 @@ int main(int argc, char** argv) {
         .value("wait-clients", "N", "serve: start when N clients are connected, all at once.")
         .flag("rebase-time", "serve: shift event times (event_timestamp, date, created_date, date_*) so the first "
                              "event reads now; every other byte as recorded.")
-        .value("sign-secret", "S", "serve: re-sign every event as an HS256 JWT with this secret.");
+        .value("sign-secret", "S", "serve: re-sign every event as an HS256 JWT with this secret.")
+        .value("mode", "per-client|broadcast",
+               "serve: each client gets the whole session from its start, or all share one live timeline as with "
+               "Dialpad.", "per-client")
+        .repeated("filter", "KEY=VALUE",
+                  "serve: only these events: family=call,sms  state=hangup  call=ID  call-graph=ID  from=90s  to=10m "
+                  "(several narrow together).")
+        .flag("replay-closes", "serve: close (or drop) connections where the service did in the recording; a client "
+                               "reconnecting with the same token goes on from there (per-client mode).")
+        .value("client-queue", "BYTES", "serve (broadcast): disconnect a client with more than this queued.", "16777216");
     cli::add_standard_options(parser);
 
     return cli::run_program(static_cast<int>(arguments.size()), arguments.data(), parser, [&](cli::parsed_args const& args) {
@@ -181,6 +191,19 @@ int serve(std::vector<std::string> const& positional, harness::cli::parsed_args 
     if (auto const n = args.value("wait-clients")) options.wait_clients = static_cast<std::size_t>(positive("wait-clients", *n));
     options.rebase_time = args.has("rebase-time");
     options.sign_secret = args.value("sign-secret");
+    auto const mode = args.value("mode").value_or("per-client");
+    if (mode == "broadcast")
+        options.mode = replayer::replay_mode::broadcast;
+    else if (mode != "per-client")
+        throw usage_error{"--mode must be per-client or broadcast, not '" + mode + "'"};
+    try {
+        options.filter = replayer::parse_filter_expressions(args.values("filter"));
+    } catch (std::invalid_argument const& e) {
+        throw usage_error{e.what()};
+    }
+    options.replay_closes = args.has("replay-closes");
+    if (auto const limit = args.value("client-queue"))
+        options.client_queue_limit = static_cast<std::size_t>(positive("client-queue", *limit));
     auto const port = positive("port", args.value("port").value_or("8090"));
     if (port > 65535) throw usage_error{"--port must be from 0 to 65535"};
     std::optional<std::size_t> exit_after;

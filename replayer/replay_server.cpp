@@ -1,78 +1,65 @@
 #include "replayer/replay_server.hpp"
 
-#include "core/archive/frame_reader.hpp"
 #include "core/clock/clock_timer.hpp"
 #include "core/log/log.hpp"
 #include "core/net/spawn.hpp"
 #include "core/web/ws_connection.hpp"
-#include "replayer/frame_transform.hpp"
+#include "replayer/frame_source.hpp"
+#include "core/replay/frame_transform.hpp"
+#include "replayer/replay_connection.hpp"
+#include "replayer/session_cursor.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 #include <algorithm>
 #include <map>
-#include <vector>
 
 namespace harness::replayer {
+using replay::event_json_of;
+using replay::event_timestamp;
+using replay::transform_frame;
 namespace {
 
+using namespace boost::asio::experimental::awaitable_operators;
 using std::chrono::nanoseconds;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 
 // A client is "keeping up" while its p99 lag behind the schedule stays under this.
 constexpr nanoseconds k_kept_up_lag = std::chrono::milliseconds{50};
+// Per client, a producer keeps up to this much queued and tops it up once it
+// falls below the low mark: enough that the socket never waits for us.
+constexpr std::size_t k_queue_high = 2u << 20;
+constexpr std::size_t k_queue_low = 512u << 10;
+// One queued run carries at most this much.
+constexpr std::size_t k_run_max_bytes = 1u << 20;
 
-// SHA-256 over the frames sent, each prefixed by its length so that
-// different splits of the same bytes differ.
-class sequence_digest {
-public:
-    sequence_digest() : context_{EVP_MD_CTX_new()} { EVP_DigestInit_ex(context_, EVP_sha256(), nullptr); }
-    ~sequence_digest() { EVP_MD_CTX_free(context_); }
-    sequence_digest(sequence_digest const&) = delete;
-    sequence_digest& operator=(sequence_digest const&) = delete;
-    void add(std::string const& frame) {
-        auto const size = std::to_string(frame.size()) + ":";
-        EVP_DigestUpdate(context_, size.data(), size.size());
-        EVP_DigestUpdate(context_, frame.data(), frame.size());
-    }
-    std::string hex() const {
-        EVP_MD_CTX* copy = EVP_MD_CTX_new();
-        EVP_MD_CTX_copy_ex(copy, context_);
-        unsigned char bytes[EVP_MAX_MD_SIZE];
-        unsigned length = 0;
-        EVP_DigestFinal_ex(copy, bytes, &length);
-        EVP_MD_CTX_free(copy);
-        static constexpr char k_hex[] = "0123456789abcdef";
-        std::string text;
-        for (unsigned i = 0; i < length; ++i) text.append({k_hex[bytes[i] >> 4], k_hex[bytes[i] & 15]});
-        return text;
-    }
-
-private:
-    EVP_MD_CTX* context_;
-};
-
-struct client_state {
+struct client_record {
     std::uint64_t id = 0;
+    std::string path;  // its /events/<token>: a client cut by a replayed close resumes by it
     std::string remote;
-    std::uint64_t frames = 0, bytes = 0;
-    std::optional<std::int64_t> first_send_ns, last_send_ns;  // wall time
-    std::vector<std::int64_t> lags_ns;
-    sequence_digest digest;
-    bool finished = false;  // got the whole session
-    std::shared_ptr<clock_timer> timer;  // its pacing; cancelled by stop()
+    bool resumed = false;
+    std::shared_ptr<replay_connection> connection;  // once the websocket is open
+    std::shared_ptr<clock_timer> timer;              // its pacing (per-client mode)
 };
 
-std::int64_t percentile(std::vector<std::int64_t> values, double p) {
-    if (values.empty()) return 0;
-    std::sort(values.begin(), values.end());
-    auto const index = static_cast<std::size_t>(p * double(values.size() - 1) + 0.5);
-    return values[std::min(index, values.size() - 1)];
-}
+// Where a client cut by a replayed close goes on from.
+struct resume_point {
+    session_cursor cursor;
+    nanoseconds at{0};  // the cut's place on the timeline
+    std::optional<std::int64_t> rebase_ms;
+};
+
+// The frames of one run when a client shifts times itself (per-client
+// --rebase-time: each client's first event reads "now").
+struct own_frames {
+    std::string wire;
+    std::string hashes;
+};
 
 }  // namespace
 
@@ -81,110 +68,300 @@ struct replay_server::state {
         : options{std::move(o)},
           time{time_source},
           executor{ex},
-          server{std::move(ex), std::move(server_options), [](web::request&) {
+          server{ex, std::move(server_options),
+                 [](web::request&) {
                      return web::response::json(404, R"({"error":"connect a websocket to /events/<token>"})");
-                 }} {}
+                 }},
+          gate{std::make_shared<net::steady_timer>(ex, net::steady_timer::time_point::max())},
+          room{std::make_shared<net::steady_timer>(ex, net::steady_timer::time_point::max())},
+          timeline_timer{std::make_shared<clock_timer>(ex, time_source)} {}
 
     replay_options options;
     clock& time;
     net::any_io_executor executor;
     web::server server;
+    std::unique_ptr<frame_source> source;  // built when the first timeline starts
+    bool clients_rebase = false;  // per-client --rebase-time: clients change their own copies
     std::uint64_t next_client = 1;
-    std::map<std::uint64_t, std::shared_ptr<client_state>> clients{};
+    std::map<std::uint64_t, std::shared_ptr<client_record>> clients{};
+    std::map<std::string, resume_point> resume_points{};
     std::function<void()> on_client_finished{};
-    bool stopped = false;  // stop() was called: no client starts another wait
-    // --wait-clients: every client waits on the gate until enough are connected.
-    std::shared_ptr<net::steady_timer> gate{};
+    bool stopped = false;  // stop() was called: no timeline goes on
+    // Nobody starts before enough clients are connected (--wait-clients; in
+    // broadcast mode at least one).
+    std::shared_ptr<net::steady_timer> gate;
     bool gate_open = false;
+    std::size_t open_clients = 0;
+    // Broadcast: a client made room (at --speed max the timeline goes at the
+    // pace of the fastest client), and the shared timeline's pacing.
+    std::shared_ptr<net::steady_timer> room;
+    std::shared_ptr<clock_timer> timeline_timer;
+    bool timeline_done = false;
+
+    bool broadcast() const { return options.mode == replay_mode::broadcast; }
+
+    nanoseconds scaled(nanoseconds at) const {
+        return std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double, std::nano>(
+            double(at.count()) / *options.speed));
+    }
+
+    frame_source& frames() {
+        if (source) return *source;
+        source_options o{.archive_path = options.archive_path,
+                         .session = options.session,
+                         .filter = options.filter,
+                         .replay_closes = options.replay_closes};
+        if (options.rebase_time && !broadcast()) {
+            clients_rebase = true;  // clients sign too, after shifting
+        } else {
+            o.sign_secret = options.sign_secret;
+            if (options.rebase_time)
+                if (auto const first = first_event_timestamp(options.archive_path, options.session, options.filter))
+                    o.rebase_ms = unix_millis(time.wall_now()) - *first;
+        }
+        source = std::make_unique<frame_source>(std::move(o));
+        return *source;
+    }
 };
 
 namespace {
 
-// Sends the session to one client, paced against the time it connected.
-net::awaitable<void> serve_client(std::shared_ptr<replay_server::state> s, std::shared_ptr<client_state> client,
-                                  web::ws_connection ws) {
-    auto timer = client->timer;
+using state = replay_server::state;
+
+net::awaitable<void> wait_for_gate(std::shared_ptr<state> s) {
     while (!s->gate_open && !s->stopped) {
         auto gate = s->gate;
-        auto [ec] = co_await gate->async_wait(net::as_tuple(net::use_awaitable));
+        auto [ec] = co_await gate->async_wait(use_tuple);
         (void)ec;
     }
+}
+
+// The entries at the cursor that are due by `now` (at --speed max: the rest
+// of the chunk), as one run; a replayed close or drop ends a run.
+outgoing_run take_run(state& s, session_cursor& cursor, mono_time start, mono_time now, nanoseconds& last_at) {
+    auto const chunk = cursor.chunk();
+    auto const first = cursor.index();
+    outgoing_run run;
+    run.owner = chunk;
+    if (s.options.speed) run.due = start + s.scaled(cursor.at());
+    std::size_t count = 0;
+    std::size_t bytes = 0;
+    // The same chunk again after a loop is not a continuation: check the index too.
+    for (auto const* entry = cursor.current(); entry && cursor.chunk() == chunk && cursor.index() == first + count;
+         entry = cursor.current()) {
+        if (count > 0 && (bytes >= k_run_max_bytes || (s.options.speed && start + s.scaled(cursor.at()) > now))) break;
+        ++count;
+        bytes += entry->end - entry->begin;
+        last_at = cursor.at();
+        auto const kind = entry->kind;
+        if (kind == entry_kind::message) ++run.messages;
+        cursor.advance();
+        if (kind != entry_kind::message) {
+            run.after = kind == entry_kind::close ? outgoing_run::then::close : outgoing_run::then::cut;
+            break;
+        }
+    }
+    auto const begin = chunk->entries[first].begin;
+    auto const end = chunk->entries[first + count - 1].end;
+    run.wire = std::string_view{chunk->wire}.substr(begin, end - begin);
+    run.hashes = chunk->hashes_of(first, count);
+    return run;
+}
+
+// A run re-made with this client's time shift (and signature). Throws
+// std::invalid_argument when a frame cannot be changed.
+void shift_run(state& s, outgoing_run& run, std::optional<std::int64_t>& rebase_ms) {
+    auto const chunk = std::static_pointer_cast<frame_chunk const>(run.owner);
+    auto const first = static_cast<std::size_t>(
+        std::find_if(chunk->entries.begin(), chunk->entries.end(),
+                     [&](chunk_entry const& e) { return e.begin == std::uint32_t(run.wire.data() - chunk->wire.data()); }) -
+        chunk->entries.begin());
+    auto own = std::make_shared<own_frames>();
+    std::size_t taken = 0;
+    for (std::size_t i = first; taken < run.wire.size(); ++i) {
+        auto const& entry = chunk->entries[i];
+        taken += entry.end - entry.begin;
+        if (entry.kind != entry_kind::message || !entry.is_event) {
+            own->wire.append(std::string_view{chunk->wire}.substr(entry.begin, entry.end - entry.begin));
+            own->hashes.append(chunk->hashes_of(i, 1));
+            continue;
+        }
+        auto const payload = chunk->payload(i);
+        if (!rebase_ms) {
+            auto const event = event_json_of(payload);
+            if (auto const recorded = event ? event_timestamp(*event) : std::nullopt)
+                rebase_ms = unix_millis(s.time.wall_now()) - *recorded;
+        }
+        auto const text = transform_frame(std::string{payload}, rebase_ms, s.options.sign_secret);
+        web::append_server_frame(own->wire, web::ws_opcode::text, text);
+        append_frame_hash(own->hashes, text);
+    }
+    run.wire = own->wire;
+    run.hashes = own->hashes;
+    run.owner = std::move(own);
+}
+
+// Per-client mode: the whole session for one client, paced from when it
+// started (or from its cut, when it resumes one).
+net::awaitable<void> per_client_timeline(std::shared_ptr<state> s, std::shared_ptr<client_record> c) {
+    co_await wait_for_gate(s);
     if (s->stopped) co_return;
-    auto const start = s->time.now();  // everyone's start, once the gate opened
-    auto const& o = s->options;
-    nanoseconds shift{0};  // idle time cut by --max-gap, and earlier loops' length
-    bool alive = true;
-    std::optional<std::int64_t> rebase_ms;  // set at this client's first event
-    for (int loop = 0; loop < o.loops && alive; ++loop) {
-        archive::frame_reader reader{o.archive_path, o.session,
-                                     archive::frame_filter{.kinds = {archive::frame_kind::event, archive::frame_kind::control}}};
-        std::optional<std::int64_t> first_offset, previous_offset;
-        nanoseconds loop_end{0};
-        while (auto frame = reader.next()) {
-            if (s->stopped) {  // stop() may have come while this client was writing
-                alive = false;
-                break;
-            }
-            if (!first_offset) first_offset = frame->offset_ns;
-            if (previous_offset && o.max_gap) {
-                auto const gap = nanoseconds{frame->offset_ns - *previous_offset};
-                if (gap > *o.max_gap) shift -= gap - *o.max_gap;
-            }
-            previous_offset = frame->offset_ns;
-            auto const recorded = nanoseconds{frame->offset_ns - *first_offset} + shift;
-            loop_end = recorded;
-            auto due = start;
-            if (o.speed) {
-                due = start + std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double, std::nano>(
-                                  double(recorded.count()) / *o.speed));
-                auto const reached = co_await timer->wait_until(due);
-                if (!reached) {
-                    alive = false;
-                    break;
-                }
-            }
-            if (o.rebase_time && !rebase_ms && frame->kind == archive::frame_kind::event) {
-                auto const event = event_json_of(frame->text);
-                auto const recorded_ms = event ? event_timestamp(*event) : std::nullopt;
-                if (recorded_ms) rebase_ms = unix_millis(s->time.wall_now()) - *recorded_ms;
-            }
-            if (frame->kind == archive::frame_kind::event && (rebase_ms || o.sign_secret)) {
-                try {
-                    frame->text = transform_frame(frame->text, rebase_ms, o.sign_secret);
-                } catch (std::invalid_argument const& e) {
-                    HLOG(error, "replay.transform_failed").field("client", client->id).field("reason", e.what());
-                    alive = false;
-                    break;
-                }
-            }
-            auto text = std::make_shared<std::string const>(std::move(frame->text));
-            // The lag is when the frame is handed to the socket, behind its due time.
-            auto const sent_at = s->time.now();
-            auto const wall = s->time.wall_now().time_since_epoch().count();
-            try {
-                co_await ws.write(text);
-            } catch (std::exception const&) {
-                alive = false;
-                break;
-            }
-            if (o.speed) client->lags_ns.push_back(std::max<std::int64_t>(0, (sent_at - due).count()));
-            if (!client->first_send_ns) client->first_send_ns = wall;
-            client->last_send_ns = wall;
-            ++client->frames;
-            client->bytes += text->size();
-            client->digest.add(*text);
-        }
-        shift = loop_end;  // offsets restart: the next loop goes on where this one ended
+    auto const connection = c->connection;
+    auto& o = s->options;
+    std::optional<session_cursor> cursor;
+    nanoseconds last_at{0};
+    std::optional<std::int64_t> rebase_ms;
+    std::string failure;
+    try {
+        cursor.emplace(s->frames(), o.loops, o.max_gap);
+    } catch (std::exception const& e) {
+        failure = e.what();
     }
-    if (alive) {
-        client->finished = true;
+    if (auto found = s->resume_points.find(c->path); found != s->resume_points.end()) {
+        cursor = found->second.cursor;
+        last_at = found->second.at;
+        rebase_ms = found->second.rebase_ms;
+        c->resumed = true;
+        s->resume_points.erase(found);
+    }
+    auto const start = s->time.now() - (o.speed ? s->scaled(last_at) : nanoseconds{0});
+    while (failure.empty() && !connection->ended() && !s->stopped) {
+        chunk_entry const* entry = nullptr;
         try {
-            co_await ws.close(1000, "replay finished");
-        } catch (std::exception const&) {
+            entry = cursor->current();
+        } catch (std::exception const& e) {
+            failure = e.what();
+            break;
         }
-        if (s->on_client_finished) s->on_client_finished();
+        if (!entry) {
+            connection->finish(1000, "replay finished", true);
+            break;
+        }
+        auto const now = s->time.now();
+        if (o.speed) {
+            auto const due = start + s->scaled(cursor->at());
+            if (due > now) {
+                auto const timer = c->timer;
+                bool const reached = co_await timer->wait_until(due);
+                if (!reached) break;
+                continue;
+            }
+        }
+        outgoing_run run;
+        try {
+            run = take_run(*s, *cursor, start, now, last_at);
+            if (s->clients_rebase) shift_run(*s, run, rebase_ms);
+        } catch (std::exception const& e) {
+            failure = e.what();
+            break;
+        }
+        auto const after = run.after;
+        if (after != outgoing_run::then::go_on) s->resume_points.insert_or_assign(c->path, resume_point{*cursor, last_at, rebase_ms});
+        connection->push(std::move(run));
+        if (after != outgoing_run::then::go_on) break;
+        if (connection->queued_bytes() >= k_queue_high) co_await connection->wait_for_room(k_queue_low);
     }
-    HLOG(info, "replay.client_done").field("client", client->id).field("frames", client->frames);
+    if (!failure.empty()) {
+        HLOG(error, "replay.frames_failed").field("client", c->id).field("reason", failure);
+        connection->finish(1011, "cannot serve the session: " + failure.substr(0, 80), false);
+    }
+}
+
+bool some_client_has_room(state const& s) {
+    return std::any_of(s.clients.begin(), s.clients.end(), [](auto const& entry) {
+        auto const& c = entry.second->connection;
+        return c && !c->ended() && c->queued_bytes() < k_queue_high;
+    });
+}
+
+// Broadcast mode: one live timeline for every connected client.
+net::awaitable<void> broadcast_timeline(std::shared_ptr<state> s) {
+    co_await wait_for_gate(s);
+    auto& o = s->options;
+    std::optional<session_cursor> cursor;
+    std::string failure;
+    try {
+        cursor.emplace(s->frames(), o.loops, o.max_gap);
+    } catch (std::exception const& e) {
+        failure = e.what();
+    }
+    auto const start = s->time.now();
+    nanoseconds last_at{0};
+    while (failure.empty() && !s->stopped) {
+        chunk_entry const* entry = nullptr;
+        try {
+            entry = cursor->current();
+        } catch (std::exception const& e) {
+            failure = e.what();
+            break;
+        }
+        if (!entry) break;
+        auto const now = s->time.now();
+        if (o.speed) {
+            auto const due = start + s->scaled(cursor->at());
+            if (due > now) {
+                auto const timer = s->timeline_timer;
+                bool const reached = co_await timer->wait_until(due);
+                (void)reached;  // stop() is checked above
+                continue;
+            }
+        } else if (!some_client_has_room(*s)) {
+            auto const room = s->room;
+            room->expires_at(net::steady_timer::time_point::max());
+            auto [ec] = co_await room->async_wait(use_tuple);
+            (void)ec;
+            continue;
+        }
+        outgoing_run run;
+        try {
+            run = take_run(*s, *cursor, start, now, last_at);
+        } catch (std::exception const& e) {
+            failure = e.what();
+            break;
+        }
+        for (auto const& [id, client] : s->clients) {
+            auto const& connection = client->connection;
+            if (!connection || connection->ended()) continue;
+            if (connection->queued_bytes() + run.wire.size() > o.client_queue_limit)
+                connection->drop_slow("more than " + std::to_string(o.client_queue_limit) + " bytes queued");
+            else
+                connection->push(run);
+        }
+    }
+    if (!failure.empty()) HLOG(error, "replay.frames_failed").field("reason", failure);
+    s->timeline_done = true;
+    for (auto const& [id, client] : s->clients)
+        if (client->connection) {
+            if (failure.empty())
+                client->connection->finish(1000, "replay finished", true);
+            else
+                client->connection->finish(1011, "cannot serve the session: " + failure.substr(0, 80), false);
+        }
+}
+
+net::awaitable<void> serve_connection(std::shared_ptr<state> s, std::shared_ptr<client_record> c, web::ws_connection ws) {
+    auto connection = std::make_shared<replay_connection>(s->executor, std::move(ws), s->time);
+    c->connection = connection;
+    connection->on_end = [timer = c->timer] { timer->cancel(); };
+    connection->on_finished = [weak = std::weak_ptr<state>{s}] {
+        if (auto s = weak.lock(); s && s->on_client_finished) s->on_client_finished();
+    };
+    ++s->open_clients;
+    auto const needed = std::max<std::size_t>(s->options.wait_clients, s->broadcast() ? 1 : 0);
+    if (!s->gate_open && s->open_clients >= needed) {
+        s->gate_open = true;
+        s->gate->cancel();
+    }
+    if (s->broadcast()) {
+        connection->on_room = [room = s->room] { room->cancel(); };
+        s->room->cancel();
+        if (s->timeline_done) connection->finish(1000, "replay finished", false);
+        co_await connection->run();
+    } else {
+        co_await (connection->run() && per_client_timeline(s, c));
+    }
+    HLOG(info, "replay.client_done").field("client", c->id).field("frames", connection->messages())
+        .field("end", connection->end_reason());
 }
 
 }  // namespace
@@ -192,8 +369,7 @@ net::awaitable<void> serve_client(std::shared_ptr<replay_server::state> s, std::
 replay_server::replay_server(net::any_io_executor executor, web::server_options server_options, replay_options options,
                              clock& time_source)
     : state_{std::make_shared<state>(std::move(options), time_source, executor, std::move(server_options))} {
-    state_->gate = std::make_shared<net::steady_timer>(executor, net::steady_timer::time_point::max());
-    state_->gate_open = state_->options.wait_clients == 0;
+    state_->gate_open = state_->options.wait_clients == 0 && !state_->broadcast();
     auto weak = std::weak_ptr<state>{state_};
     state_->server.on_upgrade([weak](web::request const& request) {
         web::upgrade_decision decision;
@@ -206,31 +382,35 @@ replay_server::replay_server(net::any_io_executor executor, web::server_options 
             decision.refusal = web::response::json(401, R"({"error":"invalid token"})");
             return decision;
         }
-        auto client = std::make_shared<client_state>();
+        auto client = std::make_shared<client_record>();
         client->id = s->next_client++;
+        client->path = request.path;
         client->remote = request.remote_address;
         client->timer = std::make_shared<clock_timer>(s->executor, s->time);
         s->clients[client->id] = client;
-        if (!s->gate_open && s->clients.size() >= s->options.wait_clients) {
-            s->gate_open = true;
-            s->gate->cancel();
-        }
-        decision.session = [s, client](web::ws_connection ws) { return serve_client(s, client, std::move(ws)); };
+        decision.session = [s, client](web::ws_connection ws) { return serve_connection(s, client, std::move(ws)); };
         return decision;
     });
 }
 
 replay_server::~replay_server() = default;
 
-void replay_server::start() { state_->server.start(); }
+void replay_server::start() {
+    state_->server.start();
+    if (state_->broadcast())
+        net::co_spawn(state_->executor, broadcast_timeline(state_), log_on_exit{"replay broadcast timeline"});
+}
 
 std::uint16_t replay_server::port() const { return state_->server.port(); }
 
 void replay_server::stop() {
-    state_->stopped = true;
-    state_->gate->cancel();
-    for (auto const& [id, client] : state_->clients) client->timer->cancel();
-    state_->server.stop();
+    auto& s = *state_;
+    s.stopped = true;
+    s.gate->cancel();
+    s.room->cancel();
+    s.timeline_timer->cancel();
+    for (auto const& [id, client] : s.clients) client->timer->cancel();
+    s.server.stop();
 }
 
 void replay_server::on_client_finished(std::function<void()> callback) {
@@ -238,37 +418,48 @@ void replay_server::on_client_finished(std::function<void()> callback) {
 }
 
 std::size_t replay_server::clients_finished() const {
-    return static_cast<std::size_t>(std::count_if(state_->clients.begin(), state_->clients.end(),
-                                                  [](auto const& entry) { return entry.second->finished; }));
+    return static_cast<std::size_t>(std::count_if(state_->clients.begin(), state_->clients.end(), [](auto const& entry) {
+        return entry.second->connection && entry.second->connection->finished();
+    }));
 }
 
 nlohmann::json replay_server::report() const {
     nlohmann::ordered_json report;
+    report["mode"] = state_->broadcast() ? "broadcast" : "per-client";
     auto& list = report["clients"] = nlohmann::ordered_json::array();
-    std::uint64_t frames = 0, bytes = 0;
+    std::uint64_t frames = 0, bytes = 0, finished = 0, slow = 0;
     bool all_kept_up = true;
+    auto const ms = [](nanoseconds d) { return double(d.count()) / 1e6; };
     for (auto const& [id, c] : state_->clients) {
+        auto const& connection = c->connection;
+        if (!connection) continue;  // its handshake did not complete
         nlohmann::ordered_json j;
         j["id"] = id;
         j["remote"] = c->remote;
-        j["frames"] = c->frames;
-        j["bytes"] = c->bytes;
-        j["first_send_ns"] = c->first_send_ns ? nlohmann::ordered_json(*c->first_send_ns) : nlohmann::ordered_json(nullptr);
-        j["last_send_ns"] = c->last_send_ns ? nlohmann::ordered_json(*c->last_send_ns) : nlohmann::ordered_json(nullptr);
-        auto const p99 = percentile(c->lags_ns, 0.99);
-        j["lag_ms"] = {{"p50", double(percentile(c->lags_ns, 0.5)) / 1e6},
-                       {"p99", double(p99) / 1e6},
-                       {"max", c->lags_ns.empty() ? 0.0 : double(*std::max_element(c->lags_ns.begin(), c->lags_ns.end())) / 1e6}};
-        bool const kept_up = nanoseconds{p99} <= k_kept_up_lag;
+        j["frames"] = connection->messages();
+        j["bytes"] = connection->bytes();
+        auto const first = connection->first_send_ns(), last = connection->last_send_ns();
+        j["first_send_ns"] = first ? nlohmann::ordered_json(*first) : nlohmann::ordered_json(nullptr);
+        j["last_send_ns"] = last ? nlohmann::ordered_json(*last) : nlohmann::ordered_json(nullptr);
+        auto const& lags = connection->lags();
+        j["lag_ms"] = {{"p50", ms(lags.percentile(0.5))}, {"p99", ms(lags.percentile(0.99))}, {"max", ms(lags.max())}};
+        bool const kept_up = lags.percentile(0.99) <= k_kept_up_lag && !connection->slow();
         j["kept_up"] = kept_up;
-        j["finished"] = c->finished;
-        j["sha256"] = c->digest.hex();
+        j["finished"] = connection->finished();
+        j["ended_by"] = connection->end_reason().empty() ? "still open" : connection->end_reason();
+        j["resumed"] = c->resumed;
+        j["sha256"] = connection->digest();
         all_kept_up = all_kept_up && kept_up;
-        frames += c->frames;
-        bytes += c->bytes;
+        frames += connection->messages();
+        bytes += connection->bytes();
+        finished += connection->finished() ? 1 : 0;
+        slow += connection->slow() ? 1 : 0;
         list.push_back(std::move(j));
     }
-    report["totals"] = {{"clients", state_->clients.size()}, {"frames", frames}, {"bytes", bytes}, {"all_kept_up", all_kept_up}};
+    report["totals"] = {{"clients", list.size()},       {"frames", frames},
+                        {"bytes", bytes},               {"finished", finished},
+                        {"disconnected_slow", slow},    {"all_kept_up", all_kept_up},
+                        {"chunks_loaded", state_->source ? state_->source->chunks_loaded() : 0}};
     return nlohmann::json::parse(report.dump());
 }
 

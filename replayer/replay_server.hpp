@@ -1,13 +1,15 @@
 #pragma once
 // `dialpad-replay serve`: serves one archived session on /events/<anything>
-// exactly as it was received. Each client gets the whole session from its
-// start (per-client mode), paced by the recorded receive offsets on the
-// injected clock: every frame is due at start + offset / speed, scheduled
-// against the start, so no drift builds up; --speed max sends as fast as
-// the client reads. A report gives each client's frames, bytes, lag behind
-// schedule and a SHA-256 digest of what it was sent.
+// exactly as it was received. In per-client mode each client gets the whole
+// session from its start; in broadcast mode all share one live timeline, as
+// with Dialpad. Pacing follows the recorded receive offsets on the injected
+// clock: every frame is due at start + offset / speed, scheduled against the
+// start, so no drift builds up; --speed max sends as fast as the client
+// reads. Frames are encoded once (frame_source) and each client has its own
+// bounded queue (replay_connection). A report gives each client's frames,
+// bytes, lag behind schedule and a SHA-256 digest of what it was sent.
 
-#include "core/archive/archive_types.hpp"
+#include "core/archive/frame_reader.hpp"
 #include "core/clock/clock.hpp"
 #include "core/net/asio_fwd.hpp"
 #include "core/web/http_server.hpp"
@@ -22,6 +24,8 @@
 
 namespace harness::replayer {
 
+enum class replay_mode { per_client, broadcast };
+
 struct replay_options {
     std::string archive_path;
     archive::session_id session = 0;
@@ -32,6 +36,15 @@ struct replay_options {
     std::size_t wait_clients = 0;  // no client starts before this many are connected
     bool rebase_time = false;  // shift event times so each client's first event reads "now"
     std::optional<std::string> sign_secret;  // re-sign every event as an HS256 JWT with it
+    replay_mode mode = replay_mode::per_client;
+    archive::frame_filter filter{};  // which events are served
+    // Reproduce the service's closes and drops where they happened. In
+    // per-client mode a client that reconnects with the same token goes on
+    // from the cut; in broadcast mode it rejoins the live timeline.
+    bool replay_closes = false;
+    // A client with more than this queued is disconnected as too slow
+    // (broadcast; in per-client mode a client only gets what it reads).
+    std::size_t client_queue_limit = 16u << 20;
 };
 
 class replay_server {

@@ -41,6 +41,13 @@ public:
     // (calling again later picks up frames committed since).
     std::optional<frame_record> next();
 
+    // Goes on from just after frame `id` (0: from the start), so one reader
+    // can serve any position of the session.
+    void seek_after(frame_id id) {
+        last_id_ = id;
+        page_.clear();
+    }
+
     // The call ids the filter's call graph resolved to (empty without one).
     std::vector<std::int64_t> const& call_graph() const { return call_graph_; }
 

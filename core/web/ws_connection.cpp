@@ -7,6 +7,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/ssl.hpp>
@@ -24,6 +25,9 @@ struct ws_connection::impl {
     virtual net::awaitable<void> write(std::shared_ptr<std::string const> text) = 0;
     virtual net::awaitable<void> close(int code, std::string reason) = 0;
     virtual void abort() = 0;
+    virtual void enter_encoded_mode() = 0;
+    virtual net::awaitable<void> write_encoded(std::vector<std::string_view> frames) = 0;
+    virtual net::awaitable<std::optional<client_frame>> read_client_frame() = 0;
 
     close_status peer;
     std::string remote;
@@ -37,6 +41,20 @@ namespace websocket = boost::beast::websocket;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+
+// In encoded mode clients only send pings, closes and the odd message the
+// server ignores: anything larger is refused rather than buffered.
+constexpr std::size_t k_encoded_mode_client_frame_max = 1u << 20;
+
+// What a close frame from the peer says: its code and reason, if any.
+void record_close(close_status& peer, std::string const& payload) {
+    if (payload.size() >= 2) {
+        peer.code = (static_cast<unsigned char>(payload[0]) << 8) | static_cast<unsigned char>(payload[1]);
+        peer.reason = payload.substr(2);
+    } else {
+        peer.code = 1005;  // "no status received"
+    }
+}
 
 template <class Next>
 struct stream_impl final : ws_connection::impl {
@@ -75,7 +93,57 @@ struct stream_impl final : ws_connection::impl {
         beast::get_lowest_layer(ws).socket().close(ignored);
     }
 
+    void enter_encoded_mode() override {
+        // No Beast timer may send a ping between our bytes.
+        websocket::stream_base::timeout quiet{};
+        quiet.handshake_timeout = websocket::stream_base::none();
+        quiet.idle_timeout = websocket::stream_base::none();
+        quiet.keep_alive_pings = false;
+        ws.set_option(quiet);
+    }
+
+    net::awaitable<void> write_encoded(std::vector<std::string_view> frames) override {
+        std::vector<net::const_buffer> buffers;
+        buffers.reserve(frames.size());
+        for (auto frame : frames) buffers.emplace_back(frame.data(), frame.size());
+        auto [ec, written] = co_await net::async_write(ws.next_layer(), buffers, use_tuple);
+        (void)written;
+        if (ec) throw boost::system::system_error{ec};
+    }
+
+    net::awaitable<std::optional<client_frame>> read_client_frame() override {
+        for (;;) {
+            if (ended) co_return std::nullopt;
+            auto const* data = static_cast<char const*>(buffer.data().data());
+            auto parsed = parse_client_frame(std::string_view{data, buffer.size()}, k_encoded_mode_client_frame_max);
+            if (parsed.outcome == client_frame_parse::status::frame) {
+                buffer.consume(parsed.consumed);
+                if (parsed.frame.opcode == ws_opcode::close) {
+                    record_close(peer, parsed.frame.payload);
+                    ended = true;
+                }
+                co_return std::move(parsed.frame);
+            }
+            if (parsed.outcome == client_frame_parse::status::error) {
+                // Handed back as the close the caller should send.
+                ended = true;
+                peer.code = parsed.close_code;
+                peer.reason = parsed.message;
+                client_frame close{ws_opcode::close, true, close_payload(parsed.close_code, parsed.message)};
+                co_return close;
+            }
+            auto [ec, size] = co_await ws.next_layer().async_read_some(buffer.prepare(64u << 10), use_tuple);
+            if (ec) {
+                ended = true;
+                peer.abrupt = true;
+                co_return std::nullopt;
+            }
+            buffer.commit(size);
+        }
+    }
+
     websocket::stream<Next> ws;
+    bool ended = false;  // encoded mode: a close was read, or the transport ended
     beast::flat_buffer buffer;
 };
 
@@ -154,6 +222,16 @@ net::awaitable<void> ws_connection::close(int code, std::string reason) {
 }
 
 void ws_connection::abort() { impl_->abort(); }
+void ws_connection::enter_encoded_mode() { impl_->enter_encoded_mode(); }
+
+net::awaitable<void> ws_connection::write_encoded(std::vector<std::string_view> frames) {
+    co_await impl_->write_encoded(std::move(frames));
+}
+
+net::awaitable<std::optional<client_frame>> ws_connection::read_client_frame() {
+    auto frame = co_await impl_->read_client_frame();
+    co_return frame;
+}
 std::function<void()> ws_connection::aborter() const {
     return [connection = impl_.get()] { connection->abort(); };
 }
@@ -204,6 +282,15 @@ net::awaitable<ws_connection> ws_connection::connect(std::string url, client_opt
         net::awaitable<void> write(std::shared_ptr<std::string const> t) override { co_await inner.write(std::move(t)); }
         net::awaitable<void> close(int c, std::string r) override { co_await inner.close(c, std::move(r)); }
         void abort() override { inner.abort(); }
+        void enter_encoded_mode() override { inner.enter_encoded_mode(); }
+        net::awaitable<void> write_encoded(std::vector<std::string_view> f) override {
+            co_await inner.write_encoded(std::move(f));
+        }
+        net::awaitable<std::optional<client_frame>> read_client_frame() override {
+            auto r = co_await inner.read_client_frame();
+            peer = inner.peer;
+            co_return r;
+        }
         std::shared_ptr<net::ssl::context> context;
         tls_impl inner;
     };

@@ -8,11 +8,14 @@
 
 #include "core/net/asio_fwd.hpp"
 #include "core/web/http_client.hpp"
+#include "core/web/ws_frame.hpp"
 
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace harness::web {
 
@@ -41,6 +44,21 @@ public:
     net::awaitable<void> write(std::shared_ptr<std::string const> text);
     // Sends a close frame and waits for the peer's (bounded by a timeout).
     net::awaitable<void> close(int code, std::string reason);
+    // Encoded mode, for a server that builds its frames ahead of time
+    // (ws_frame.hpp): frames are written straight to the transport, many in
+    // one write, and client frames are parsed here instead of by Beast.
+    // Once a connection calls enter_encoded_mode() it must use only
+    // write_encoded() and read_client_frame(): Beast's own writes (pongs,
+    // keep-alive pings, close replies) would interleave with these bytes, so
+    // it sends none, and the caller answers pings and closes itself.
+    void enter_encoded_mode();
+    // Writes complete server frames, back to back. Throws
+    // boost::system::system_error on failure.
+    net::awaitable<void> write_encoded(std::vector<std::string_view> frames);
+    // The next frame from the client (pings, pongs and closes included);
+    // nullopt once the connection ended, or after a protocol error (sent to
+    // the peer as a close frame), with peer_close() telling how.
+    net::awaitable<std::optional<client_frame>> read_client_frame();
     // Ends the TCP connection at once, with no close frame. Any thread-safe
     // use must happen on the connection's executor.
     void abort();

@@ -3,7 +3,7 @@
 #include "core/archive/archive.hpp"
 #include "core/clock/virtual_clock.hpp"
 #include "core/jwt/jwt.hpp"
-#include "replayer/frame_transform.hpp"
+#include "core/replay/frame_transform.hpp"
 #include "replayer/replay_server.hpp"
 #include "tests/support/archive_samples.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -185,10 +185,10 @@ TEST_CASE("replay serve: --rebase-time shifts only the time fields; --sign-secre
 
 TEST_CASE("replay serve: frame transforms refuse a JWT they cannot re-sign") {
     auto const token = jwt::sign_hs256(jwt::make_header(jwt::algorithm::hs256), R"({"event_timestamp":5})", "s");
-    CHECK_THROWS_AS(replayer::transform_frame(token, 10, std::nullopt), std::invalid_argument);
-    auto const resigned = replayer::transform_frame(token, 10, std::string{"t"});
+    CHECK_THROWS_AS(replay::transform_frame(token, 10, std::nullopt), std::invalid_argument);
+    auto const resigned = replay::transform_frame(token, 10, std::string{"t"});
     CHECK(jwt::decode(resigned)->payload == R"({"event_timestamp":15})");
-    CHECK(replayer::transform_frame(R"({"a":1})", std::nullopt, std::nullopt) == R"({"a":1})");
+    CHECK(replay::transform_frame(R"({"a":1})", std::nullopt, std::nullopt) == R"({"a":1})");
 }
 
 TEST_CASE("replay serve: --wait-clients holds everyone until that many are connected") {

@@ -1,4 +1,4 @@
-#include "replayer/frame_transform.hpp"
+#include "core/replay/frame_transform.hpp"
 
 #include "core/jwt/jwt.hpp"
 
@@ -6,7 +6,7 @@
 #include <regex>
 #include <stdexcept>
 
-namespace harness::replayer {
+namespace harness::replay {
 namespace {
 
 // "key": 1767225601250 for the time keys. Inside a JSON string a quote is
@@ -68,4 +68,4 @@ std::string transform_frame(std::string const& frame, std::optional<std::int64_t
     return jwt::sign_hs256(jwt::make_header(jwt::algorithm::hs256), *event, *secret);
 }
 
-}  // namespace harness::replayer
+}  // namespace harness::replay

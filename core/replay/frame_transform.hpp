@@ -1,15 +1,15 @@
 #pragma once
-// What `serve` may change in a frame on its way out, leaving every other
+// What a replay may change in a frame on its way out, leaving every other
 // byte as recorded: event times shifted so the session reads "now"
 // (--rebase-time), and the event signed with the consumer's secret
-// (--sign-secret).
+// (--sign-secret). Shared by dialpad-replay serve and the mock's replay.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace harness::replayer {
+namespace harness::replay {
 
 // Adds `offset_ms` to every event time in `json`: event_timestamp, date,
 // created_date and date_* fields holding whole milliseconds, at any depth.
@@ -28,4 +28,4 @@ std::optional<std::string> event_json_of(std::string_view frame);
 std::string transform_frame(std::string const& frame, std::optional<std::int64_t> offset_ms,
                             std::optional<std::string> const& secret);
 
-}  // namespace harness::replayer
+}  // namespace harness::replay
