@@ -39,6 +39,7 @@ std::int64_t offset_of(std::string const& expression, std::string_view text) {
 
 archive::frame_filter parse_filter_expressions(std::vector<std::string> const& expressions) {
     archive::frame_filter filter;
+    std::string from_expression, to_expression;
     for (auto const& expression : expressions) {
         auto const equals = expression.find('=');
         if (equals == std::string::npos || equals + 1 == expression.size())
@@ -62,15 +63,18 @@ archive::frame_filter parse_filter_expressions(std::vector<std::string> const& e
             filter.whole_call_graph = key == "call-graph";
         } else if (key == "from") {
             filter.from_offset_ns = offset_of(expression, value);
+            from_expression = expression;
         } else if (key == "to") {
             filter.to_offset_ns = offset_of(expression, value);
+            to_expression = expression;
         } else {
             throw std::invalid_argument{"--filter '" + expression +
                                         "': unknown key (family, state, call, call-graph, from, to)"};
         }
     }
     if (filter.from_offset_ns && filter.to_offset_ns && *filter.to_offset_ns <= *filter.from_offset_ns)
-        throw std::invalid_argument{"--filter: the window's 'to' must come after its 'from'"};
+        throw std::invalid_argument{"--filter " + from_expression + " " + to_expression +
+                                    ": the window's 'to' must come after its 'from'"};
     return filter;
 }
 

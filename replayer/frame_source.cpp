@@ -18,6 +18,8 @@ constexpr std::size_t k_chunk_max_entries = 1024;
 constexpr std::size_t k_chunk_max_bytes = 512u << 10;
 // Chunks kept after their last client moved on, for clients just behind.
 constexpr std::size_t k_recent_chunks = 4;
+// How far the loader reads ahead of the furthest chunk asked for.
+constexpr std::size_t k_read_ahead = 4;
 
 archive::frame_filter served_kinds(archive::frame_filter filter) {
     filter.kinds = {archive::frame_kind::event, archive::frame_kind::control};
@@ -33,7 +35,8 @@ bool in_range(archive::frame_filter const& filter, std::int64_t offset) {
 
 frame_source::frame_source(source_options options)
     : options_{std::move(options)},
-      reader_{options_.archive_path, options_.session, served_kinds(options_.filter), k_chunk_max_entries} {
+      reader_{options_.archive_path, options_.session, served_kinds(options_.filter), k_chunk_max_entries,
+              /*with_index=*/false} {
     if (!options_.replay_closes) return;
     archive::archive store{options_.archive_path, archive::open_mode::read_only};
     for (auto const& c : store.connections(options_.session)) {
@@ -47,19 +50,86 @@ frame_source::frame_source(source_options options)
                      [](close_point const& a, close_point const& b) { return a.offset_ns < b.offset_ns; });
 }
 
+frame_source::~frame_source() {
+    {
+        std::lock_guard lock{mutex_};
+        stopping_ = true;
+    }
+    work_.notify_all();
+    if (loader_.joinable()) loader_.join();
+}
+
+std::size_t frame_source::chunks_loaded() const {
+    std::lock_guard lock{mutex_};
+    return loads_;
+}
+
 std::shared_ptr<frame_chunk const> frame_source::chunk(std::size_t index) {
-    if (end_index_ && index > *end_index_) return nullptr;
     if (auto found = live_.find(index); found != live_.end())
         if (auto chunk = found->second.lock()) return chunk;
-    if (index >= starts_.size()) throw std::logic_error{"frame_source: chunks are found in order"};
-    auto chunk = load(index);
-    if (chunk->last) end_index_ = index;
-    if (live_.size() > 64)
-        std::erase_if(live_, [](auto const& entry) { return entry.second.expired(); });
+    std::shared_ptr<frame_chunk const> chunk;
+    {
+        std::unique_lock lock{mutex_};
+        if (end_index_ && index > *end_index_) return nullptr;
+        if (!loader_.joinable()) loader_ = std::thread{[this] { run_loader(); }};
+        wanted_up_to_ = std::max(wanted_up_to_, index + k_read_ahead);
+        if (index < next_ && !ready_.contains(index) && loading_ != index) reloads_.insert(index);
+        work_.notify_one();
+        loaded_.wait(lock, [&] { return ready_.contains(index) || failure_ || (end_index_ && index > *end_index_); });
+        if (auto found = ready_.find(index); found != ready_.end()) {
+            chunk = std::move(found->second);
+            ready_.erase(found);
+        } else if (failure_) {
+            std::rethrow_exception(failure_);
+        } else {
+            return nullptr;
+        }
+    }
+    if (live_.size() > 64) std::erase_if(live_, [](auto const& entry) { return entry.second.expired(); });
     live_[index] = chunk;
     recent_.push_back(chunk);
     if (recent_.size() > k_recent_chunks) recent_.erase(recent_.begin());
     return chunk;
+}
+
+void frame_source::run_loader() {
+    for (;;) {
+        std::size_t index = 0;
+        {
+            std::unique_lock lock{mutex_};
+            work_.wait(lock, [&] {
+                return stopping_ || failure_ || !reloads_.empty() ||
+                       (next_ <= wanted_up_to_ && !(end_index_ && next_ > *end_index_));
+            });
+            if (stopping_ || failure_) return;
+            if (!reloads_.empty()) {
+                index = *reloads_.begin();
+                reloads_.erase(reloads_.begin());
+            } else {
+                index = next_++;
+            }
+            loading_ = index;
+        }
+        std::shared_ptr<frame_chunk const> chunk;
+        std::exception_ptr failure;
+        try {
+            chunk = load(index);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        {
+            std::lock_guard lock{mutex_};
+            ++loads_;
+            loading_.reset();
+            if (failure) {
+                failure_ = failure;
+            } else {
+                if (chunk->last) end_index_ = index;
+                ready_[index] = std::move(chunk);
+            }
+        }
+        loaded_.notify_all();
+    }
 }
 
 std::string frame_source::transformed(std::string text, archive::frame_kind kind) const {
@@ -91,7 +161,6 @@ std::shared_ptr<frame_chunk const> frame_source::load(std::size_t index) {
         reader_.seek_after(start.after_id);
         peeked_.reset();
     }
-    ++loads_;
     auto chunk = std::make_shared<frame_chunk>();
     chunk->index = index;
     // Earlier chunks took the closes before their last frame's offset.

@@ -4,12 +4,18 @@
 // event whatever the number of clients. Chunks are shared by every client at
 // the same place in the session and freed once no client (and none of the
 // few most recently loaded) holds them: memory follows how far apart the
-// clients are, not the session's length.
+// clients are, not the session's length. A loader thread reads a few chunks
+// ahead of the furthest client, so reading the archive overlaps sending.
 
 #include "core/archive/frame_reader.hpp"
 
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <map>
+#include <mutex>
+#include <set>
+#include <thread>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,13 +72,18 @@ struct source_options {
 class frame_source {
 public:
     explicit frame_source(source_options options);
+    ~frame_source();
+    frame_source(frame_source const&) = delete;
+    frame_source& operator=(frame_source const&) = delete;
 
-    // Chunk `index` (0 first), or null past the end. Chunks are found in
-    // order: `index` may be at most one past the highest loaded so far.
-    // Throws std::invalid_argument when a frame cannot be transformed.
+    // Chunk `index` (0 first), or null past the end; waits for the loader
+    // when it is not read yet. Chunks are found in order: `index` may be at
+    // most one past the highest handed out so far. Throws what loading
+    // threw (std::invalid_argument when a frame cannot be transformed,
+    // archive errors). Call from one thread.
     std::shared_ptr<frame_chunk const> chunk(std::size_t index);
 
-    std::size_t chunks_loaded() const { return loads_; }
+    std::size_t chunks_loaded() const;
 
 private:
     struct chunk_start {
@@ -84,20 +95,35 @@ private:
         std::optional<int> code;  // absent: a drop with no close frame
         std::string reason;
     };
-    std::shared_ptr<frame_chunk const> load(std::size_t index);
+    std::shared_ptr<frame_chunk const> load(std::size_t index);  // on the loader thread
+    void run_loader();
     void add_close(frame_chunk& chunk, close_point const& close) const;
     std::string transformed(std::string text, archive::frame_kind kind) const;
 
     source_options options_;
+    // The loader thread's alone.
     archive::frame_reader reader_;
     std::optional<archive::frame_record> peeked_;  // read past the end of the previous chunk
     std::optional<std::size_t> reader_at_;         // the chunk the reader is positioned at
     std::vector<chunk_start> starts_{chunk_start{}};
     std::vector<close_point> closes_;
+    // The caller's alone.
     std::map<std::size_t, std::weak_ptr<frame_chunk const>> live_;
     std::vector<std::shared_ptr<frame_chunk const>> recent_;  // kept a little longer for trailing clients
+    // Shared, under mutex_.
+    mutable std::mutex mutex_;
+    std::condition_variable work_;    // the loader waits here
+    std::condition_variable loaded_;  // chunk() waits here
+    std::map<std::size_t, std::shared_ptr<frame_chunk const>> ready_;  // loaded, not yet handed out
+    std::set<std::size_t> reloads_;   // chunks wanted again after they were freed
+    std::size_t next_ = 0;            // the next chunk to read ahead
+    std::optional<std::size_t> loading_;  // the chunk the loader is reading now
+    std::size_t wanted_up_to_ = 0;    // read ahead up to this index
     std::optional<std::size_t> end_index_;  // index of the last chunk, once known
+    std::exception_ptr failure_;
     std::size_t loads_ = 0;
+    bool stopping_ = false;
+    std::thread loader_;
 };
 
 // The event_timestamp (ms) of the first event the filter selects, if any:

@@ -145,7 +145,10 @@ net::awaitable<void> replay_connection::writer() {
         if (sends_close) views.emplace_back(*close_frame_);
         // Before the write: a reply read while it is in flight is the answer to it.
         if (sends_close || (last && !peer_closed_ && written.back().after == outgoing_run::then::close)) close_sent_ = true;
+        // Both taken as the frames are handed to the socket, not when the
+        // write completes (by then the client may have read them).
         auto const started = time_.now();
+        auto const wall = time_.wall_now().time_since_epoch().count();
         writing_ = true;
         bool failed = false;
         try {
@@ -161,7 +164,6 @@ net::awaitable<void> replay_connection::writer() {
             ended_now();
             break;
         }
-        auto const wall = time_.wall_now().time_since_epoch().count();
         for (auto const& run : written) {
             if (run.due) lags_.add(started - *run.due, run.messages);
             messages_ += run.messages;

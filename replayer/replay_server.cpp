@@ -100,6 +100,16 @@ struct replay_server::state {
 
     bool broadcast() const { return options.mode == replay_mode::broadcast; }
 
+    // Broadcast: what a client that keeps up may have queued at most is the
+    // room mark plus one run, kept within --client-queue-limit so that only
+    // a client that falls behind is dropped.
+    std::size_t room_mark() const {
+        return broadcast() ? std::clamp<std::size_t>(options.client_queue_limit / 2, 1, k_queue_high) : k_queue_high;
+    }
+    std::size_t run_max_bytes() const {
+        return broadcast() ? std::min(k_run_max_bytes, options.client_queue_limit / 4) : k_run_max_bytes;
+    }
+
     nanoseconds scaled(nanoseconds at) const {
         return std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double, std::nano>(
             double(at.count()) / *options.speed));
@@ -149,7 +159,7 @@ outgoing_run take_run(state& s, session_cursor& cursor, mono_time start, mono_ti
     // The same chunk again after a loop is not a continuation: check the index too.
     for (auto const* entry = cursor.current(); entry && cursor.chunk() == chunk && cursor.index() == first + count;
          entry = cursor.current()) {
-        if (count > 0 && (bytes >= k_run_max_bytes || (s.options.speed && start + s.scaled(cursor.at()) > now))) break;
+        if (count > 0 && (bytes >= s.run_max_bytes() || (s.options.speed && start + s.scaled(cursor.at()) > now))) break;
         ++count;
         bytes += entry->end - entry->begin;
         last_at = cursor.at();
@@ -224,6 +234,11 @@ net::awaitable<void> per_client_timeline(std::shared_ptr<state> s, std::shared_p
         c->resumed = true;
         s->resume_points.erase(found);
     }
+    try {
+        if (failure.empty()) cursor->current();  // the first chunk is read before the clock starts
+    } catch (std::exception const& e) {
+        failure = e.what();
+    }
     auto const start = s->time.now() - (o.speed ? s->scaled(last_at) : nanoseconds{0});
     while (failure.empty() && !connection->ended() && !s->stopped) {
         chunk_entry const* entry = nullptr;
@@ -268,9 +283,9 @@ net::awaitable<void> per_client_timeline(std::shared_ptr<state> s, std::shared_p
 }
 
 bool some_client_has_room(state const& s) {
-    return std::any_of(s.clients.begin(), s.clients.end(), [](auto const& entry) {
+    return std::any_of(s.clients.begin(), s.clients.end(), [&s](auto const& entry) {
         auto const& c = entry.second->connection;
-        return c && !c->ended() && c->queued_bytes() < k_queue_high;
+        return c && !c->ended() && c->queued_bytes() < s.room_mark();
     });
 }
 
@@ -282,6 +297,11 @@ net::awaitable<void> broadcast_timeline(std::shared_ptr<state> s) {
     std::string failure;
     try {
         cursor.emplace(s->frames(), o.loops, o.max_gap);
+    } catch (std::exception const& e) {
+        failure = e.what();
+    }
+    try {
+        if (failure.empty()) cursor->current();  // the first chunk is read before the clock starts
     } catch (std::exception const& e) {
         failure = e.what();
     }

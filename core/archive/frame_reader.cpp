@@ -17,17 +17,19 @@ std::string json_array_of(auto const& values) {
 
 }  // namespace
 
-frame_reader::frame_reader(std::string const& path, session_id session, frame_filter filter, std::size_t page_size)
+frame_reader::frame_reader(std::string const& path, session_id session, frame_filter filter, std::size_t page_size,
+                           bool with_index)
     : archive_{path, open_mode::read_only},
       session_{session},
       filter_{std::move(filter)},
-      page_size_{page_size == 0 ? 1 : page_size} {
+      page_size_{page_size == 0 ? 1 : page_size},
+      with_index_{with_index} {
     if (!archive_.session(session_)) throw archive_error{path + ": no session with id " + std::to_string(session_)};
     if (filter_.call_id) resolve_call_graph();
 
     // Set-valued filters travel as JSON arrays bound to one parameter each
     // (json_each), so one prepared statement serves any filter.
-    sql_ = std::string{"SELECT "} + k_frame_columns +
+    sql_ = std::string{"SELECT "} + (with_index_ ? k_frame_columns : k_frame_only_columns) +
            " FROM frames f LEFT JOIN event_index i ON i.frame_id = f.id"
            " WHERE f.session_id = :session AND f.id > :after";
     if (!filter_.kinds.empty()) sql_ += " AND f.kind IN (SELECT value FROM json_each(:kinds))";
@@ -100,7 +102,7 @@ void frame_reader::load_page() {
     if (filter_.call_id) query.bind(":calls", call_ids_json_);
     if (filter_.from_offset_ns) query.bind(":from", static_cast<std::int64_t>(*filter_.from_offset_ns));
     if (filter_.to_offset_ns) query.bind(":to", static_cast<std::int64_t>(*filter_.to_offset_ns));
-    while (query.executeStep()) page_.push_back(read_frame_row(query));
+    while (query.executeStep()) page_.push_back(read_frame_row(query, with_index_));
     if (!page_.empty()) last_id_ = page_.back().id;
 }
 

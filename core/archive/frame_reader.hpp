@@ -32,9 +32,10 @@ struct frame_filter {
 
 class frame_reader {
 public:
-    // Opens its own read-only connection to `path`.
+    // Opens its own read-only connection to `path`. Without `with_index`
+    // frames come without their decoded index (faster, for serving bytes).
     frame_reader(std::string const& path, session_id session, frame_filter filter = {},
-                 std::size_t page_size = 512);
+                 std::size_t page_size = 512, bool with_index = true);
     ~frame_reader();
 
     // The next matching frame, or nullopt at the end of what is committed now
@@ -59,6 +60,7 @@ private:
     session_id session_;
     frame_filter filter_;
     std::size_t page_size_;
+    bool with_index_;
     std::string sql_;
     std::string call_ids_json_;
     std::vector<std::int64_t> call_graph_;

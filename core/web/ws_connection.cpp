@@ -13,6 +13,9 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/url/parse.hpp>
+
+#include <tuple>
+#include <type_traits>
 #include <openssl/ssl.h>
 
 namespace harness::web {
@@ -106,8 +109,21 @@ struct stream_impl final : ws_connection::impl {
         std::vector<net::const_buffer> buffers;
         buffers.reserve(frames.size());
         for (auto frame : frames) buffers.emplace_back(frame.data(), frame.size());
-        auto [ec, written] = co_await net::async_write(ws.next_layer(), buffers, use_tuple);
-        (void)written;
+        // Up to 1 MiB per system call (Asio's default is 64 KiB). Plain
+        // connections write to the socket itself: beast::tcp_stream's
+        // timeout bookkeeping would cost a reactor round trip per call.
+        auto const up_to_1mib = [](error_code const& ec, std::size_t) -> std::size_t { return ec ? 0 : 1u << 20; };
+        error_code ec;
+        if constexpr (std::is_same_v<Next, beast::tcp_stream>) {
+            auto [write_ec, written] =
+                co_await net::async_write(beast::get_lowest_layer(ws).socket(), buffers, up_to_1mib, use_tuple);
+            (void)written;
+            ec = write_ec;
+        } else {
+            auto [write_ec, written] = co_await net::async_write(ws.next_layer(), buffers, up_to_1mib, use_tuple);
+            (void)written;
+            ec = write_ec;
+        }
         if (ec) throw boost::system::system_error{ec};
     }
 
@@ -132,13 +148,25 @@ struct stream_impl final : ws_connection::impl {
                 client_frame close{ws_opcode::close, true, close_payload(parsed.close_code, parsed.message)};
                 co_return close;
             }
-            auto [ec, size] = co_await ws.next_layer().async_read_some(buffer.prepare(64u << 10), use_tuple);
+            auto [ec, size] = co_await read_some(buffer.prepare(64u << 10));
             if (ec) {
                 ended = true;
                 peer.abrupt = true;
                 co_return std::nullopt;
             }
             buffer.commit(size);
+        }
+    }
+
+    // Reads what has arrived, from the socket itself on plain connections
+    // (see write_encoded).
+    net::awaitable<std::tuple<error_code, std::size_t>> read_some(net::mutable_buffer into) {
+        if constexpr (std::is_same_v<Next, beast::tcp_stream>) {
+            auto result = co_await beast::get_lowest_layer(ws).socket().async_read_some(into, use_tuple);
+            co_return result;
+        } else {
+            auto result = co_await ws.next_layer().async_read_some(into, use_tuple);
+            co_return result;
         }
     }
 
