@@ -64,6 +64,15 @@ std::size_t frame_source::chunks_loaded() const {
     return loads_;
 }
 
+void frame_source::read_ahead() {
+    {
+        std::lock_guard lock{mutex_};
+        if (!loader_.joinable()) loader_ = std::thread{[this] { run_loader(); }};
+        wanted_up_to_ = std::max(wanted_up_to_, k_read_ahead);
+    }
+    work_.notify_one();
+}
+
 std::shared_ptr<frame_chunk const> frame_source::chunk(std::size_t index) {
     if (auto found = live_.find(index); found != live_.end())
         if (auto chunk = found->second.lock()) return chunk;

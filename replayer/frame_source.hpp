@@ -84,6 +84,8 @@ public:
     std::shared_ptr<frame_chunk const> chunk(std::size_t index);
 
     std::size_t chunks_loaded() const;
+    // Starts reading the first chunks now, before any client asks.
+    void read_ahead();
 
 private:
     struct chunk_start {

@@ -416,6 +416,9 @@ replay_server::replay_server(net::any_io_executor executor, web::server_options 
 replay_server::~replay_server() = default;
 
 void replay_server::start() {
+    // The session is read before the first client comes, unless its times
+    // must shift from when the shared timeline starts.
+    if (!(state_->broadcast() && state_->options.rebase_time)) state_->frames().read_ahead();
     state_->server.start();
     if (state_->broadcast())
         net::co_spawn(state_->executor, broadcast_timeline(state_), log_on_exit{"replay broadcast timeline"});
