@@ -1,20 +1,30 @@
 #include "mockserver/admin_api.hpp"
 
+#include "core/cli/duration_text.hpp"
 #include "core/version.hpp"
 #include "mockserver/api_error.hpp"
 #include "mockserver/event_generator.hpp"
 #include "mockserver/event_router.hpp"
 #include "mockserver/feed_hub.hpp"
 #include "mockserver/injected_events.hpp"
+#include "mockserver/mock_replay.hpp"
 #include "mockserver/request_journal.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+#include <cmath>
+
 namespace harness::mock {
 
-admin_api::admin_api(request_journal& journal, feed_hub& feed, clock const& time_source, virtual_clock* steerable,
-                     admin_actions actions)
-    : journal_{journal}, feed_{feed}, clock_{time_source}, steerable_{steerable}, actions_{std::move(actions)} {}
+admin_api::admin_api(request_journal& journal, feed_hub& feed, mock_replays& replays, clock const& time_source,
+                     virtual_clock* steerable, admin_actions actions)
+    : journal_{journal},
+      feed_{feed},
+      replays_{replays},
+      clock_{time_source},
+      steerable_{steerable},
+      actions_{std::move(actions)} {}
 
 bool admin_api::owns(std::string_view path) { return path == "/__admin" || path.starts_with("/__admin/"); }
 
@@ -80,6 +90,7 @@ web::response admin_api::handle(web::request const& request) {
     if (path == "/__admin/connections" || path.starts_with("/__admin/connections/")) return connections(request);
     if (path == "/__admin/clock" || path == "/__admin/clock/advance") return clock_endpoint(request);
     if (path == "/__admin/scenarios" || path.starts_with("/__admin/scenarios/")) return scenarios(request);
+    if (path == "/__admin/replay" || path.starts_with("/__admin/replay/")) return replays(request);
     if (path == "/__admin/faults") {
         if (request.method == "DELETE") {
             feed_.clear_faults();
@@ -251,6 +262,86 @@ web::response admin_api::scenarios(web::request const& request) {
         feed_.play(std::move(payloads), std::move(offsets));
     }
     return web::response::json(200, response.dump());
+}
+
+namespace {
+
+// The pacing fields of a replay request; throws replay_error (400).
+replay_pacing read_replay_pacing(nlohmann::json const& body) {
+    replay_pacing pacing;
+    if (auto const speed = body.find("speed"); speed != body.end()) {
+        if (speed->is_string()) {
+            pacing.speed = parse_replay_speed(speed->get<std::string>());
+        } else if (speed->is_number() && speed->get<double>() > 0 && std::isfinite(speed->get<double>())) {
+            pacing.speed = speed->get<double>();
+        } else {
+            throw replay_error{400, "field 'speed' must be a number above 0 or \"max\""};
+        }
+    }
+    if (auto const rebase = body.find("rebase_time"); rebase != body.end()) {
+        if (!rebase->is_boolean()) throw replay_error{400, "field 'rebase_time' must be true or false"};
+        pacing.rebase_time = rebase->get<bool>();
+    }
+    if (auto const gap = body.find("max_gap"); gap != body.end() && !gap->is_null()) {
+        auto const parsed = gap->is_string() ? cli::parse_duration(gap->get<std::string>()) : std::nullopt;
+        if (!parsed || parsed->count() <= 0)
+            throw replay_error{400, "field 'max_gap' must be a duration such as \"5s\" or \"250ms\""};
+        pacing.max_gap = *parsed;
+    }
+    return pacing;
+}
+
+}  // namespace
+
+// POST /__admin/replay starts one, GET lists them; GET and DELETE
+// /__admin/replay/{id} show and cancel one.
+web::response admin_api::replays(web::request const& request) {
+    if (request.path == "/__admin/replay") {
+        if (request.method == "GET") return web::response::json(200, replays_.list_json().dump());
+        if (request.method != "POST") {
+            auto r = error_response(405, "method " + request.method + " is not allowed on " + request.path);
+            r.set_header("Allow", "GET, POST");
+            return r;
+        }
+        web::response error;
+        auto const body = admin_body(request, error);
+        if (!body) return error;
+        auto const archive = body->find("archive");
+        if (archive == body->end() || !archive->is_string() || archive->get<std::string>().empty())
+            return error_response(400, "field 'archive' must be the path of an archive or a .jsonl session");
+        std::string session;
+        if (auto const s = body->find("session"); s != body->end() && !s->is_null()) {
+            if (s->is_number_unsigned())
+                session = std::to_string(s->get<std::uint64_t>());
+            else if (s->is_string())
+                session = s->get<std::string>();
+            else
+                return error_response(400, "field 'session' must be a session id or name");
+        }
+        try {
+            auto const pacing = read_replay_pacing(*body);
+            auto const id = replays_.start(open_replay_source(archive->get<std::string>(), session), pacing);
+            return web::response::json(201, replays_.status_json(id)->dump());
+        } catch (replay_error const& e) {
+            return error_response(e.status(), e.what(), e.status() == 404 ? "notFound" : std::string_view{});
+        }
+    }
+    auto const id_text = request.path.substr(std::string_view{"/__admin/replay/"}.size());
+    std::uint64_t id = 0;
+    auto const [end, parse_error] = std::from_chars(id_text.data(), id_text.data() + id_text.size(), id);
+    std::optional<nlohmann::ordered_json> status;
+    if (parse_error == std::errc{} && end == id_text.data() + id_text.size()) status = replays_.status_json(id);
+    if (!status) return error_response(404, "no replay " + id_text, "notFound");
+    if (request.method == "DELETE") {
+        replays_.cancel(id);
+        return web::response::json(200, replays_.status_json(id)->dump());
+    }
+    if (request.method != "GET") {
+        auto r = error_response(405, "method " + request.method + " is not allowed on " + request.path);
+        r.set_header("Allow", "GET, DELETE");
+        return r;
+    }
+    return web::response::json(200, status->dump());
 }
 
 }  // namespace harness::mock

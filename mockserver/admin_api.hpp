@@ -1,6 +1,7 @@
 #pragma once
 // The test-control API under /__admin/ (WireMock's convention): health,
-// reset, and the request journal. Served to loopback clients only.
+// reset, the request journal, events, scenarios, replays, faults and the
+// clock. Served to loopback clients only.
 
 #include "core/clock/virtual_clock.hpp"
 #include "core/web/http_message.hpp"
@@ -12,6 +13,7 @@ namespace harness::mock {
 
 class request_journal;
 class feed_hub;
+class mock_replays;
 
 struct admin_actions {
     std::function<void()> reset;  // drops every resource, keeps the keys
@@ -21,8 +23,8 @@ struct admin_actions {
 class admin_api {
 public:
     // `steerable`: the virtual clock tests may move; null on the system clock.
-    admin_api(request_journal& journal, feed_hub& feed, clock const& time_source, virtual_clock* steerable,
-              admin_actions actions);
+    admin_api(request_journal& journal, feed_hub& feed, mock_replays& replays, clock const& time_source,
+              virtual_clock* steerable, admin_actions actions);
     static bool owns(std::string_view path);
     web::response handle(web::request const& request);
 
@@ -31,9 +33,11 @@ private:
     web::response connections(web::request const& request);
     web::response clock_endpoint(web::request const& request);
     web::response scenarios(web::request const& request);
+    web::response replays(web::request const& request);
 
     request_journal& journal_;
     feed_hub& feed_;
+    mock_replays& replays_;
     clock const& clock_;
     virtual_clock* steerable_;
     admin_actions actions_;

@@ -103,4 +103,13 @@ bool subscription_matches(subscription const& s, event_facts const& event) {
     return false;
 }
 
+bool any_websocket_subscription_matches(resource_store const& store, event_facts const& event) {
+    for (auto const& [id, s] : store.subscriptions()) {
+        auto const endpoint = store.endpoints().find(s.endpoint_id);
+        if (endpoint == store.endpoints().end() || endpoint->second.type != endpoint_type::websocket) continue;
+        if (subscription_matches(s, event)) return true;
+    }
+    return false;
+}
+
 }  // namespace harness::mock

@@ -35,4 +35,9 @@ bool is_json_object(std::string_view json_text);
 // True when subscription `s` (enabled, of the event's family) lets it through.
 bool subscription_matches(subscription const& s, event_facts const& event);
 
+// True when some subscription of a websocket (any company) lets the event
+// through, whether or not a connection is open: a replay skips, and counts,
+// the events no subscription would carry.
+bool any_websocket_subscription_matches(resource_store const& store, event_facts const& event);
+
 }  // namespace harness::mock

@@ -220,6 +220,7 @@ struct feed_hub::state {
         std::size_t remaining;
     };
     std::vector<held_event> held{};
+    std::function<void()> on_open{};
 
     // The scope a token grants, or nullopt for a bad token.
     std::optional<feed_scope> scope_of(std::string_view token) const {
@@ -264,6 +265,7 @@ net::awaitable<void> run_feed(std::shared_ptr<feed_hub::state> hub, feed_scope s
     session->journal_sequence = &hub->sent_sequence;
     hub->sessions[id] = session;
     HLOG(info, "feed.open").field("conn", id).field("websocket", session->scope().websocket_id);
+    if (auto const notify = hub->on_open) notify();  // a copy: the callback may replace itself
     try {
         co_await session->run();
     } catch (...) {
@@ -536,6 +538,14 @@ nlohmann::json feed_hub::deliveries_json() const {
 }
 
 void feed_hub::clear_deliveries() { state_->sent.clear(); }
+
+void feed_hub::on_connection_opened(std::function<void()> callback) { state_->on_open = std::move(callback); }
+
+bool feed_hub::congested() const {
+    auto const threshold = std::max<std::size_t>(1, state_->options.queue_limit / 2);
+    return std::any_of(state_->sessions.begin(), state_->sessions.end(),
+                       [&](auto const& entry) { return entry.second->queued() >= threshold; });
+}
 
 void feed_hub::close_all() {
     auto players = std::move(state_->players);

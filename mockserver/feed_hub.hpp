@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,6 +99,13 @@ public:
     void clear_deliveries();
     // Closes every connection (server shutdown, reset).
     void close_all();
+
+    // Called each time a connection with a valid token joins the feed.
+    void on_connection_opened(std::function<void()> callback);
+    // True while some connection has half its queue limit waiting: a producer
+    // that could outrun the consumers (a replay at full speed) holds back
+    // rather than have them closed as too slow.
+    bool congested() const;
 
     struct state;  // the implementation's; opaque here
 

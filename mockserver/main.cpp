@@ -1,5 +1,6 @@
 // dialpad-mock: emulates Dialpad's REST API for event subscriptions and its
 // token-bearing event websocket, with an admin API for tests.
+#include "core/cli/duration_text.hpp"
 #include "core/cli/program.hpp"
 #include "core/clock/virtual_clock.hpp"
 #include "core/log/log.hpp"
@@ -11,9 +12,11 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 #include <csignal>
 #include <iostream>
+#include <utility>
 
 namespace {
 
@@ -23,6 +26,40 @@ std::uint16_t parse_port(std::string const& text) {
     if (error != std::errc{} || end != text.data() + text.size() || value > 65535)
         throw harness::cli::usage_error{"--port must be a number from 0 to 65535, not '" + text + "'"};
     return static_cast<std::uint16_t>(value);
+}
+
+// ARCHIVE[:SESSION]; the whole text when it names a file, as a path may hold a colon.
+std::pair<std::string, std::string> split_replay_spec(std::string const& spec) {
+    std::error_code ignored;
+    auto const colon = spec.rfind(':');
+    if (colon == std::string::npos || std::filesystem::exists(spec, ignored)) return {spec, ""};
+    return {spec.substr(0, colon), spec.substr(colon + 1)};
+}
+
+// --replay and its options, checked before the port is bound.
+std::optional<std::pair<harness::mock::replay_source, harness::mock::replay_pacing>> replay_plan(
+    harness::cli::parsed_args const& args) {
+    using harness::cli::usage_error;
+    auto const spec = args.value("replay");
+    if (!spec) {
+        for (auto const* option : {"replay-speed", "replay-max-gap", "replay-rebase-time"})
+            if (args.has(option)) throw usage_error{std::string{"--"} + option + " needs --replay"};
+        return std::nullopt;
+    }
+    harness::mock::replay_pacing pacing;
+    pacing.rebase_time = args.has("replay-rebase-time");
+    if (auto const gap = args.value("replay-max-gap")) {
+        pacing.max_gap = harness::cli::parse_duration(*gap);
+        if (!pacing.max_gap || pacing.max_gap->count() <= 0)
+            throw usage_error{"--replay-max-gap must be a duration such as 5s or 250ms, not '" + *gap + "'"};
+    }
+    try {
+        pacing.speed = harness::mock::parse_replay_speed(args.value("replay-speed").value_or("1"));
+        auto const [archive, session] = split_replay_spec(*spec);
+        return std::pair{harness::mock::open_replay_source(archive, session), pacing};
+    } catch (harness::mock::replay_error const& e) {
+        throw usage_error{std::string{"--replay: "} + e.what()};
+    }
 }
 
 std::int64_t parse_positive(char const* option, std::string const& text) {
@@ -68,7 +105,16 @@ int main(int argc, char** argv) {
                "system")
         .value("seed", "N", "Seed of the event scenarios asked for without one.", "1")
         .value("time-scale", "N", "Run the virtual clock N times faster than real time (0: only when advanced).",
-               "1");
+               "1")
+        .value("replay", "ARCHIVE[:SESSION]",
+               "Play a recorded session (an archive or a .jsonl export) into the event feed once the first event "
+               "websocket connects, so the client has subscribed first; routed, signed and counted as "
+               "POST /__admin/replay. SESSION: an id or a name (default: the only or latest).")
+        .value("replay-speed", "X|max", "--replay: 1 = recorded timing, 10 = ten times faster, max = as fast as "
+                                        "the connections take the events.",
+               "1")
+        .value("replay-max-gap", "D", "--replay: cut idle stretches longer than this (e.g. 5s).")
+        .flag("replay-rebase-time", "--replay: shift event times so the first event reads now.");
     cli::add_standard_options(parser);
 
     return cli::run_program(argc, argv, parser, [](cli::parsed_args const& args) {
@@ -126,8 +172,11 @@ int main(int argc, char** argv) {
         if (clock_kind == "virtual") steerable.emplace(scale);
         harness::clock& time_source = steerable ? static_cast<harness::clock&>(*steerable) : system_clock_instance();
 
+        auto replay = replay_plan(args);
+
         net::io_context ioc{1};
         mock::mock_server server{ioc.get_executor(), options, time_source, steerable ? &*steerable : nullptr};
+        if (replay) server.replay_on_first_connection(std::move(replay->first), replay->second);
         auto const endpoints = server.start();
         std::cout << endpoints.ready_line() << std::endl;
 

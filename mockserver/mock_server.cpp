@@ -61,7 +61,9 @@ struct mock_server::impl {
           tokens{time_source},
           limiter{time_source},
           feed{executor, store, tokens, keys, time_source, options.feed},
-          admin{journal, feed, time_source, steerable, admin_actions{[this] {
+          replays{executor, feed, store, time_source},
+          admin{journal, feed, replays, time_source, steerable, admin_actions{[this] {
+                    replays.reset();
                     feed.close_all();
                     feed.clear_faults();
                     feed.clear_deliveries();
@@ -117,10 +119,13 @@ struct mock_server::impl {
     rate_limiter limiter;
     request_journal journal;
     feed_hub feed;
+    mock_replays replays;
     admin_api admin;
     web::server server;
     std::optional<resource_renderer> renderer;  // needs the bound port
     std::optional<rest_api> rest;
+    // --replay: waits for the first event connection, then starts once.
+    std::optional<std::pair<replay_source, replay_pacing>> pending_replay;
 };
 
 mock_server::mock_server(net::any_io_executor executor, mock_options options, clock& time_source,
@@ -148,7 +153,19 @@ mock_endpoints mock_server::start() {
     return endpoints;
 }
 
+void mock_server::replay_on_first_connection(replay_source source, replay_pacing pacing) {
+    auto& s = *impl_;
+    s.pending_replay.emplace(std::move(source), pacing);
+    s.feed.on_connection_opened([&s] {
+        if (!s.pending_replay) return;
+        auto [pending_source, pending_pacing] = std::move(*s.pending_replay);
+        s.pending_replay.reset();
+        s.replays.start(std::move(pending_source), pending_pacing);
+    });
+}
+
 void mock_server::stop() {
+    impl_->replays.cancel_all();
     impl_->feed.close_all();
     impl_->server.stop();
 }

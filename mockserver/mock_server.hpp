@@ -7,6 +7,7 @@
 #include "core/net/asio_fwd.hpp"
 #include "mockserver/api_keys.hpp"
 #include "mockserver/feed_hub.hpp"
+#include "mockserver/mock_replay.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -59,6 +60,10 @@ public:
 
     // Binds and starts serving; throws std::runtime_error when it cannot.
     mock_endpoints start();
+    // Plays `source` once the first event websocket connects: a client
+    // creates its subscriptions before it connects, so none of the session
+    // is skipped for want of them (`--replay`). Call before start().
+    void replay_on_first_connection(replay_source source, replay_pacing pacing);
     // Stops accepting and closes every connection. Call on the executor.
     void stop();
 

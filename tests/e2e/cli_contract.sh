@@ -35,5 +35,22 @@ check_program dialpad-mock "$DIALPAD_MOCK"
 check_program dialpad-record "$DIALPAD_RECORD"
 check_program dialpad-replay "$DIALPAD_REPLAY"
 
+# dialpad-mock --replay: a session that cannot be played is refused before
+# the port is bound (no ready line), like any other bad command line.
+check_mock_refuses() {
+    local what=$1 out err code
+    shift
+    out=$(mktemp) err=$(mktemp)
+    "$DIALPAD_MOCK" --port 0 "$@" >"$out" 2>"$err"; code=$?
+    [[ $code -eq 2 ]] || fail "dialpad-mock $what exited $code, expected 2"
+    [[ ! -s "$out" ]] || fail "dialpad-mock $what printed a ready line"
+    [[ $(wc -l <"$err") -eq 1 ]] || fail "dialpad-mock $what wrote $(wc -l <"$err") lines to stderr"
+    grep -q "^dialpad-mock: " "$err" || fail "dialpad-mock $what: error line does not name the program"
+    rm -f "$out" "$err"
+}
+check_mock_refuses "--replay of a missing file" --replay /nonexistent/calls.db
+check_mock_refuses "--replay of a file that is not an archive" --replay "$0"
+check_mock_refuses "--replay-speed without --replay" --replay-speed 2
+
 echo "cli_contract: $failures failure(s)"
 [[ $failures -eq 0 ]]
