@@ -6,19 +6,16 @@
 #include "core/replay/frame_transform.hpp"
 #include "replayer/replay_server.hpp"
 #include "tests/support/archive_samples.hpp"
+#include "tests/support/replay_fixture.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/ws_test_client.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include <future>
-#include <thread>
-
 using namespace harness;
 using namespace std::chrono_literals;
+using harness::test::running_replay;
 using harness::test::temp_dir;
 using harness::test::ws_test_client;
 
@@ -27,54 +24,12 @@ namespace {
 // Frames at 1 s, 2 s and 5 s after the session started.
 std::string make_archive(temp_dir const& dir) {
     auto const path = dir.file("replay.db");
-    archive::archive store{path, archive::open_mode::read_write};
-    auto const session = store.create_session(test::sample_session("replay"));
-    auto connection = test::sample_connection(session, 0);
-    connection.id = store.add_connection(connection);
+    test::session_builder builder{path};
+    auto const connection = builder.open_connection(0);
     int n = 0;
-    for (auto const offset_s : {1, 2, 5}) {
-        archive::frame_record frame;
-        frame.connection = connection.id;
-        frame.kind = archive::frame_kind::event;
-        frame.offset_ns = offset_s * 1'000'000'000LL;
-        frame.wall_ns = 1767225600'000'000'000LL + frame.offset_ns;
-        frame.text = test::call_event(++n, "ringing");
-        store.add_frame(session, frame);
-    }
+    for (auto const offset_s : {1, 2, 5})
+        builder.add_event(connection, offset_s * 1'000'000'000LL, test::call_event(++n, "ringing"));
     return path;
-}
-
-class running_replay {
-public:
-    running_replay(replayer::replay_options options, harness::clock& time)
-        : server_{ioc_.get_executor(), web::server_options{}, std::move(options), time} {
-        server_.start();
-        thread_ = std::thread{[this] { ioc_.run(); }};
-    }
-    ~running_replay() {
-        boost::asio::post(ioc_, [this] { server_.stop(); });
-        thread_.join();
-    }
-    std::string url(std::string const& token = "any-token") const {
-        return "ws://127.0.0.1:" + std::to_string(server_.port()) + "/events/" + token;
-    }
-    nlohmann::json report() {
-        std::promise<nlohmann::json> result;
-        boost::asio::post(ioc_, [&] { result.set_value(server_.report()); });
-        return result.get_future().get();
-    }
-
-private:
-    boost::asio::io_context ioc_{1};
-    replayer::replay_server server_;
-    std::thread thread_;
-};
-
-replayer::replay_options options_for(std::string const& path) {
-    replayer::replay_options o;
-    o.archive_path = path;
-    o.session = 1;
-    return o;
 }
 
 }  // namespace
@@ -82,7 +37,7 @@ replayer::replay_options options_for(std::string const& path) {
 TEST_CASE("replay serve: frames go out at their recorded offsets on the virtual clock") {
     temp_dir dir;
     virtual_clock time;
-    running_replay replay{options_for(make_archive(dir)), time};
+    running_replay replay{test::replay_options_for(make_archive(dir)), time};
     ws_test_client client{replay.url()};
     CHECK(client.wait_for_messages(1).at(0) == test::call_event(1, "ringing"));  // due at once
     time.advance(1s);
@@ -92,6 +47,7 @@ TEST_CASE("replay serve: frames go out at their recorded offsets on the virtual 
     time.advance(1ms);
     CHECK(client.wait_for_messages(3).at(2) == test::call_event(3, "ringing"));
     CHECK(client.wait_closed().code == 1000);
+    CHECK(replay.wait_finished(1));  // the server counts it once it has read the client's close reply
     auto const report = replay.report();
     CHECK(report["clients"][0]["frames"] == 3);
     CHECK(report["clients"][0]["finished"] == true);
@@ -101,7 +57,7 @@ TEST_CASE("replay serve: frames go out at their recorded offsets on the virtual 
 TEST_CASE("replay serve: speed and max-gap shorten the schedule") {
     temp_dir dir;
     virtual_clock time;
-    auto options = options_for(make_archive(dir));
+    auto options = test::replay_options_for(make_archive(dir));
     options.speed = 2.0;
     options.max_gap = 1s;  // the 3 s gap before the last frame becomes 1 s
     running_replay replay{options, time};
@@ -118,7 +74,7 @@ TEST_CASE("replay serve: speed and max-gap shorten the schedule") {
 TEST_CASE("replay serve: at max speed every client gets the same sequence, looped; the digests agree") {
     temp_dir dir;
     virtual_clock time;
-    auto options = options_for(make_archive(dir));
+    auto options = test::replay_options_for(make_archive(dir));
     options.speed.reset();
     options.loops = 2;
     running_replay replay{options, time};
@@ -138,7 +94,7 @@ TEST_CASE("replay serve: at max speed every client gets the same sequence, loope
 TEST_CASE("replay serve: --require-token refuses other tokens") {
     temp_dir dir;
     virtual_clock time;
-    auto options = options_for(make_archive(dir));
+    auto options = test::replay_options_for(make_archive(dir));
     options.require_token = "right";
     running_replay replay{options, time};
     try {
@@ -169,7 +125,7 @@ TEST_CASE("replay serve: --rebase-time shifts only the time fields; --sign-secre
         store.add_frame(session, frame);
     }
     virtual_clock time{0.0, wall_time{std::chrono::milliseconds{1800000000000}}};  // "now"
-    auto options = options_for(path);
+    auto options = test::replay_options_for(path);
     options.rebase_time = true;
     options.sign_secret = "consumer-secret";
     running_replay replay{options, time};
@@ -194,7 +150,7 @@ TEST_CASE("replay serve: frame transforms refuse a JWT they cannot re-sign") {
 TEST_CASE("replay serve: --wait-clients holds everyone until that many are connected") {
     temp_dir dir;
     virtual_clock time;
-    auto options = options_for(make_archive(dir));
+    auto options = test::replay_options_for(make_archive(dir));
     options.speed.reset();
     options.wait_clients = 2;
     running_replay replay{options, time};
