@@ -165,7 +165,7 @@ net::awaitable<void> replay_connection::writer() {
             break;
         }
         for (auto const& run : written) {
-            if (run.due) lags_.add(started - *run.due, run.messages);
+            for (auto const due : run.dues) lags_.add(started - due);
             messages_ += run.messages;
             bytes_ += run.wire.size();
             digest_.add_hashes(run.hashes);

@@ -21,6 +21,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace harness::replayer {
 
@@ -30,7 +31,7 @@ struct outgoing_run {
     std::string_view wire;              // encoded websocket frames
     std::string_view hashes;            // the digest's hash of each frame
     std::uint64_t messages = 0;
-    std::optional<mono_time> due;  // of the first frame; none at --speed max
+    std::vector<mono_time> dues;  // each message's, when paced (none at --speed max)
     enum class then { go_on, close, cut } after = then::go_on;  // a replayed close or drop ends the run
 };
 

@@ -153,7 +153,6 @@ outgoing_run take_run(state& s, session_cursor& cursor, mono_time start, mono_ti
     auto const first = cursor.index();
     outgoing_run run;
     run.owner = chunk;
-    if (s.options.speed) run.due = start + s.scaled(cursor.at());
     std::size_t count = 0;
     std::size_t bytes = 0;
     // The same chunk again after a loop is not a continuation: check the index too.
@@ -164,7 +163,10 @@ outgoing_run take_run(state& s, session_cursor& cursor, mono_time start, mono_ti
         bytes += entry->end - entry->begin;
         last_at = cursor.at();
         auto const kind = entry->kind;
-        if (kind == entry_kind::message) ++run.messages;
+        if (kind == entry_kind::message) {
+            ++run.messages;
+            if (s.options.speed) run.dues.push_back(start + s.scaled(cursor.at()));
+        }
         cursor.advance();
         if (kind != entry_kind::message) {
             run.after = kind == entry_kind::close ? outgoing_run::then::close : outgoing_run::then::cut;
@@ -465,7 +467,10 @@ nlohmann::json replay_server::report() const {
         j["first_send_ns"] = first ? nlohmann::ordered_json(*first) : nlohmann::ordered_json(nullptr);
         j["last_send_ns"] = last ? nlohmann::ordered_json(*last) : nlohmann::ordered_json(nullptr);
         auto const& lags = connection->lags();
-        j["lag_ms"] = {{"p50", ms(lags.percentile(0.5))}, {"p99", ms(lags.percentile(0.99))}, {"max", ms(lags.max())}};
+        j["lag_ms"] = {{"p50", ms(lags.percentile(0.5))},
+                       {"p95", ms(lags.percentile(0.95))},
+                       {"p99", ms(lags.percentile(0.99))},
+                       {"max", ms(lags.max())}};
         bool const kept_up = lags.percentile(0.99) <= k_kept_up_lag && !connection->slow();
         j["kept_up"] = kept_up;
         j["finished"] = connection->finished();

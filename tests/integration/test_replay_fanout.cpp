@@ -408,7 +408,8 @@ TEST_CASE("replay fanout: a replayed close cuts the client where the service did
     // then, so no lag. Paced from the first connection's start it would have
     // been due at 3 s and gone out at once, 9 s late.
     CHECK(after["lag_ms"]["max"] == 0.0);
-    CHECK(after["first_send_ns"].get<std::int64_t>() >= wall_ns_at(13s));  // taken when the write completed
+    CHECK(after["first_send_ns"] == wall_ns_at(13s));  // taken as the frames are handed to the socket
+    CHECK(after["last_send_ns"] == wall_ns_at(14s));
 }
 
 TEST_CASE("replay fanout: a recorded abrupt end is replayed as a TCP drop with no close frame") {
@@ -536,7 +537,13 @@ TEST_CASE("replay fanout: at 1x on the real clock three clients stay within 5 ms
     for (auto const& entry : report["clients"]) {
         CHECK(entry["finished"] == true);
         CHECK(entry["frames"] == events.size());
-        CHECK(entry["lag_ms"]["p99"].get<double>() < 5.0);
+        // Half the frames within 1 ms and 95% within 5 ms. p99 of 200 frames
+        // is the second-worst frame, which one scheduler stall on a loaded
+        // machine decides; the accuracy target (p99 <= 1 ms at 1000 events/s)
+        // is measured by bench/replay_fanout_bench --timing, not here.
+        CHECK(entry["lag_ms"]["p50"].get<double>() < 1.0);
+        CHECK(entry["lag_ms"]["p95"].get<double>() < 5.0);
+        CHECK(entry["lag_ms"]["max"].get<double>() < 50.0);
         CHECK(entry["kept_up"] == true);
         // The first and last frames went out about a second apart.
         auto const span_ns = entry["last_send_ns"].get<std::int64_t>() - entry["first_send_ns"].get<std::int64_t>();
