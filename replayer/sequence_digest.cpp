@@ -4,10 +4,28 @@
 
 namespace harness::replayer {
 
+namespace {
+
+// OpenSSL 3 looks the algorithm up (under a lock) on every implicit use:
+// fetch it once, and keep one context per thread.
+struct frame_hasher {
+    EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    EVP_MD_CTX* context = EVP_MD_CTX_new();
+    ~frame_hasher() {
+        EVP_MD_CTX_free(context);
+        EVP_MD_free(sha256);
+    }
+};
+
+}  // namespace
+
 void append_frame_hash(std::string& out, std::string_view payload) {
+    thread_local frame_hasher hasher;
     unsigned char bytes[EVP_MAX_MD_SIZE];
     unsigned length = 0;
-    EVP_Digest(payload.data(), payload.size(), bytes, &length, EVP_sha256(), nullptr);
+    EVP_DigestInit_ex2(hasher.context, hasher.sha256, nullptr);
+    EVP_DigestUpdate(hasher.context, payload.data(), payload.size());
+    EVP_DigestFinal_ex(hasher.context, bytes, &length);
     out.append(reinterpret_cast<char const*>(bytes), length);
 }
 
