@@ -33,6 +33,15 @@ bool in_range(archive::frame_filter const& filter, std::int64_t offset) {
 
 }  // namespace
 
+std::string_view frame_chunk::hashes_of(std::size_t first, std::size_t count) const {
+    if (hashes_.size() < entries.size() * k_frame_hash_size) {
+        hashes_.clear();
+        hashes_.reserve(entries.size() * k_frame_hash_size);
+        for (std::size_t i = 0; i < entries.size(); ++i) append_frame_hash(hashes_, payload(i));
+    }
+    return std::string_view{hashes_}.substr(first * k_frame_hash_size, count * k_frame_hash_size);
+}
+
 frame_source::frame_source(source_options options)
     : options_{std::move(options)},
       reader_{options_.archive_path, options_.session, served_kinds(options_.filter), k_chunk_max_entries,
@@ -161,7 +170,6 @@ void frame_source::add_close(frame_chunk& chunk, close_point const& close) const
     entry.end = static_cast<std::uint32_t>(chunk.wire.size());
     entry.payload_begin = entry.end - static_cast<std::uint32_t>(payload.size());
     chunk.entries.push_back(entry);
-    append_frame_hash(chunk.hashes, payload);
 }
 
 std::shared_ptr<frame_chunk const> frame_source::load(std::size_t index) {
@@ -192,7 +200,6 @@ std::shared_ptr<frame_chunk const> frame_source::load(std::size_t index) {
         entry.end = static_cast<std::uint32_t>(chunk->wire.size());
         entry.payload_begin = entry.end - static_cast<std::uint32_t>(text.size());
         chunk->entries.push_back(entry);
-        append_frame_hash(chunk->hashes, text);
         last_id = frame->id;
         last_offset = frame->offset_ns;
     }

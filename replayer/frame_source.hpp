@@ -43,16 +43,19 @@ struct frame_chunk {
     std::size_t index = 0;
     std::string wire;                // encoded websocket frames back to back
     std::vector<chunk_entry> entries;
-    std::string hashes;              // SHA-256 of each entry's payload, in order
     bool last = false;               // nothing follows this chunk
 
     std::string_view payload(std::size_t i) const {
         auto const& e = entries[i];
         return std::string_view{wire}.substr(e.payload_begin, e.end - e.payload_begin);
     }
-    std::string_view hashes_of(std::size_t first, std::size_t count) const {
-        return std::string_view{hashes}.substr(first * 32, count * 32);
-    }
+    // The digest's SHA-256 of entries [first, first + count), each of its
+    // payload. Made on first use, by the thread that serves the chunk, so the
+    // loader thread (the bottleneck for one fast client) does not hash.
+    std::string_view hashes_of(std::size_t first, std::size_t count) const;
+
+private:
+    mutable std::string hashes_;  // 32 bytes per entry once made
 };
 
 struct source_options {

@@ -146,6 +146,17 @@ net::awaitable<void> wait_for_gate(std::shared_ptr<state> s) {
     }
 }
 
+// The entry at the cursor (null at the end), or null with `failure` set
+// when its chunk could not be read.
+chunk_entry const* entry_at(session_cursor& cursor, std::string& failure) {
+    try {
+        return cursor.current();
+    } catch (std::exception const& e) {
+        failure = e.what();
+        return nullptr;
+    }
+}
+
 // The entries at the cursor that are due by `now` (at --speed max: the rest
 // of the chunk), as one run; a replayed close or drop ends a run.
 outgoing_run take_run(state& s, session_cursor& cursor, mono_time start, mono_time now, nanoseconds& last_at) {
@@ -236,20 +247,11 @@ net::awaitable<void> per_client_timeline(std::shared_ptr<state> s, std::shared_p
         c->resumed = true;
         s->resume_points.erase(found);
     }
-    try {
-        if (failure.empty()) cursor->current();  // the first chunk is read before the clock starts
-    } catch (std::exception const& e) {
-        failure = e.what();
-    }
+    if (failure.empty()) entry_at(*cursor, failure);  // the first chunk is read before the clock starts
     auto const start = s->time.now() - (o.speed ? s->scaled(last_at) : nanoseconds{0});
     while (failure.empty() && !connection->ended() && !s->stopped) {
-        chunk_entry const* entry = nullptr;
-        try {
-            entry = cursor->current();
-        } catch (std::exception const& e) {
-            failure = e.what();
-            break;
-        }
+        auto const* entry = entry_at(*cursor, failure);
+        if (!failure.empty()) break;
         if (!entry) {
             connection->finish(1000, "replay finished", true);
             break;
@@ -302,21 +304,12 @@ net::awaitable<void> broadcast_timeline(std::shared_ptr<state> s) {
     } catch (std::exception const& e) {
         failure = e.what();
     }
-    try {
-        if (failure.empty()) cursor->current();  // the first chunk is read before the clock starts
-    } catch (std::exception const& e) {
-        failure = e.what();
-    }
+    if (failure.empty()) entry_at(*cursor, failure);  // the first chunk is read before the clock starts
     auto const start = s->time.now();
     nanoseconds last_at{0};
     while (failure.empty() && !s->stopped) {
-        chunk_entry const* entry = nullptr;
-        try {
-            entry = cursor->current();
-        } catch (std::exception const& e) {
-            failure = e.what();
-            break;
-        }
+        auto const* entry = entry_at(*cursor, failure);
+        if (!failure.empty()) break;
         if (!entry) break;
         auto const now = s->time.now();
         if (o.speed) {

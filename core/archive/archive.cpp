@@ -75,7 +75,7 @@ frame_record read_frame_row(SQLite::Statement& row, bool with_index) {
     frame_record frame;
     frame.id = row.getColumn(0).getInt64();
     frame.connection = row.getColumn(1).getInt64();
-    frame.kind = parse_frame_kind(row.getColumn(2).getString()).value_or(frame_kind::event);
+    frame.kind = parse_frame_kind(row.getColumn(2).getText()).value_or(frame_kind::event);  // no copy
     frame.offset_ns = row.getColumn(3).getInt64();
     frame.wall_ns = row.getColumn(4).getInt64();
     frame.text = row.getColumn(5).getString();
