@@ -19,7 +19,7 @@ constexpr std::size_t k_chunk_max_bytes = 512u << 10;
 // Chunks kept after their last client moved on, for clients just behind.
 constexpr std::size_t k_recent_chunks = 4;
 // How far the loader reads ahead of the furthest chunk asked for.
-constexpr std::size_t k_read_ahead = 4;
+constexpr std::size_t k_read_ahead = 8;
 
 archive::frame_filter served_kinds(archive::frame_filter filter) {
     filter.kinds = {archive::frame_kind::event, archive::frame_kind::control};

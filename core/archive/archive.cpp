@@ -71,7 +71,7 @@ SQLite::Statement& archive::impl::statement(std::optional<SQLite::Statement>& sl
     return *slot;
 }
 
-frame_record read_frame_row(SQLite::Statement& row, bool with_index) {
+frame_record read_frame_row(SQLite::Statement& row) {
     frame_record frame;
     frame.id = row.getColumn(0).getInt64();
     frame.connection = row.getColumn(1).getInt64();
@@ -79,7 +79,7 @@ frame_record read_frame_row(SQLite::Statement& row, bool with_index) {
     frame.offset_ns = row.getColumn(3).getInt64();
     frame.wall_ns = row.getColumn(4).getInt64();
     frame.text = row.getColumn(5).getString();
-    if (with_index && !row.getColumn(6).isNull()) {
+    if (!row.getColumn(6).isNull()) {
         model::event_index index;
         index.family = model::parse_event_family(row.getColumn(7).getString()).value_or(model::event_family::unknown);
         index.state = row.getColumn(8).getString();

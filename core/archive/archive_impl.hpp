@@ -23,8 +23,8 @@ struct archive::impl {
 };
 
 // Reads one `frames` row joined with its `event_index` row, as selected by
-// k_frame_columns (or only the frame's, k_frame_only_columns, without the index).
-frame_record read_frame_row(SQLite::Statement& row, bool with_index = true);
+// k_frame_columns. (frame_reader reads k_frame_only_columns itself.)
+frame_record read_frame_row(SQLite::Statement& row);
 inline constexpr char const* k_frame_only_columns = "f.id, f.connection_id, f.kind, f.offset_ns, f.wall_ns, f.text";
 inline constexpr char const* k_frame_columns =
     "f.id, f.connection_id, f.kind, f.offset_ns, f.wall_ns, f.text, "

@@ -4,7 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sqlite3.h>
+
 #include <array>
+#include <memory>
+#include <variant>
 
 namespace harness::archive {
 namespace {
@@ -84,26 +88,68 @@ void frame_reader::resolve_call_graph() {
 }
 
 void frame_reader::load_page() {
-    SQLite::Statement query{archive_.impl_->db, sql_};
-    query.bind(":session", static_cast<std::int64_t>(session_));
-    query.bind(":after", static_cast<std::int64_t>(last_id_));
-    query.bind(":limit", static_cast<std::int64_t>(page_size_));
+    // The values the statement binds by name, in either reading path.
+    std::vector<std::pair<char const*, std::variant<std::int64_t, std::string>>> values{
+        {":session", static_cast<std::int64_t>(session_)},
+        {":after", static_cast<std::int64_t>(last_id_)},
+        {":limit", static_cast<std::int64_t>(page_size_)}};
     if (!filter_.kinds.empty()) {
         std::vector<std::string> names;
         for (auto k : filter_.kinds) names.emplace_back(to_string(k));
-        query.bind(":kinds", json_array_of(names));
+        values.emplace_back(":kinds", json_array_of(names));
     }
     if (!filter_.families.empty()) {
         std::vector<std::string> names;
         for (auto f : filter_.families) names.emplace_back(model::to_string(f));
-        query.bind(":families", json_array_of(names));
+        values.emplace_back(":families", json_array_of(names));
     }
-    if (!filter_.states.empty()) query.bind(":states", json_array_of(filter_.states));
-    if (filter_.call_id) query.bind(":calls", call_ids_json_);
-    if (filter_.from_offset_ns) query.bind(":from", static_cast<std::int64_t>(*filter_.from_offset_ns));
-    if (filter_.to_offset_ns) query.bind(":to", static_cast<std::int64_t>(*filter_.to_offset_ns));
-    while (query.executeStep()) page_.push_back(read_frame_row(query, with_index_));
+    if (!filter_.states.empty()) values.emplace_back(":states", json_array_of(filter_.states));
+    if (filter_.call_id) values.emplace_back(":calls", call_ids_json_);
+    if (filter_.from_offset_ns) values.emplace_back(":from", static_cast<std::int64_t>(*filter_.from_offset_ns));
+    if (filter_.to_offset_ns) values.emplace_back(":to", static_cast<std::int64_t>(*filter_.to_offset_ns));
+    if (with_index_) {
+        SQLite::Statement query{archive_.impl_->db, sql_};
+        for (auto const& [name, value] : values) std::visit([&, n = name](auto const& v) { query.bind(n, v); }, value);
+        while (query.executeStep()) page_.push_back(read_frame_row(query));
+    } else {
+        load_lean_page(values);
+    }
     if (!page_.empty()) last_id_ = page_.back().id;
+}
+
+// Frames without their index, read through SQLite's C API: a replay streams
+// whole sessions through here, and SQLiteCpp's per-column objects were a
+// measurable part of its reading time.
+void frame_reader::load_lean_page(
+    std::vector<std::pair<char const*, std::variant<std::int64_t, std::string>>> const& values) {
+    auto* db = archive_.impl_->db.getHandle();
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db, sql_.c_str(), -1, &raw, nullptr) != SQLITE_OK)
+        throw archive_error{archive_.path() + ": " + sqlite3_errmsg(db)};
+    std::unique_ptr<sqlite3_stmt, int (*)(sqlite3_stmt*)> statement{raw, &sqlite3_finalize};
+    for (auto const& [name, value] : values) {
+        int const index = sqlite3_bind_parameter_index(raw, name);
+        if (auto const* number = std::get_if<std::int64_t>(&value))
+            sqlite3_bind_int64(raw, index, *number);
+        else
+            sqlite3_bind_text(raw, index, std::get<std::string>(value).c_str(), -1, SQLITE_TRANSIENT);
+    }
+    auto const text_of = [raw](int column) {
+        auto const* bytes = reinterpret_cast<char const*>(sqlite3_column_text(raw, column));
+        return std::string_view{bytes ? bytes : "", static_cast<std::size_t>(sqlite3_column_bytes(raw, column))};
+    };
+    int step = SQLITE_ROW;
+    while ((step = sqlite3_step(raw)) == SQLITE_ROW) {
+        frame_record frame;
+        frame.id = sqlite3_column_int64(raw, 0);
+        frame.connection = sqlite3_column_int64(raw, 1);
+        frame.kind = parse_frame_kind(text_of(2)).value_or(frame_kind::event);
+        frame.offset_ns = sqlite3_column_int64(raw, 3);
+        frame.wall_ns = sqlite3_column_int64(raw, 4);
+        frame.text = text_of(5);
+        page_.push_back(std::move(frame));
+    }
+    if (step != SQLITE_DONE) throw archive_error{archive_.path() + ": " + sqlite3_errmsg(db)};
 }
 
 std::optional<frame_record> frame_reader::next() {

@@ -11,6 +11,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace harness::archive {
@@ -55,6 +57,7 @@ public:
 private:
     void resolve_call_graph();
     void load_page();
+    void load_lean_page(std::vector<std::pair<char const*, std::variant<std::int64_t, std::string>>> const& values);
 
     archive archive_;
     session_id session_;
