@@ -3,9 +3,9 @@
 // Each expression is KEY=VALUE; several narrow the selection together.
 //   family=call,sms          event families (call, sms, contact, agent_status, changelog)
 //   state=hangup,missed      event states (the `state` field)
-//   call=ID                  one call leg
-//   call-graph=ID            that leg and every leg linked to it (master,
-//                            entry-point and operator calls)
+//   call=ID                  that call leg, and the legs that name it as their
+//                            master, entry-point or operator call
+//   call-graph=ID            every leg linked to it, however indirectly
 //   from=90s  to=10m         a window of the session, from its start
 // Frames other than events (server text) are kept unless a window excludes them.
 
