@@ -28,59 +28,7 @@ if ! command -v node >/dev/null || [[ ! -d $node_dir/node_modules/ws || ! -d $no
     exit 1
 fi
 
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-deadline=$((SECONDS + 55))
-tmp=$(mktemp -d)
-pids=()     # mocks started and not yet reaped
-mock_fds=() # their stdout fifos, held open read-write
-
-forget() {  # forget PID: it was reaped, so cleanup must not signal its (reusable) id
-    local kept=() p
-    for p in "${pids[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
-    pids=("${kept[@]}")
-}
-
-# A short bounded pause for polling loops: read on a fifo nothing writes to.
-mkfifo "$tmp/idle"
-exec {idle_fd}<>"$tmp/idle"
-pause() { read -r -t 0.1 -u "$idle_fd" _ || true; }
-
-# stop_process PID: SIGTERM, up to 2 s to go, then SIGKILL; reaps it.
-stop_process() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        pause
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    forget "$pid"
-}
-
-cleanup() {
-    local pid fd
-    for pid in "${pids[@]}"; do stop_process "$pid"; done
-    exec {idle_fd}>&- || true
-    for fd in "${mock_fds[@]}"; do exec {fd}>&- || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# budget N: sets $secs to N, or to what is left of the script's budget.
-budget() {
-    secs=$1
-    local left=$((deadline - SECONDS))
-    if ((left < 1)); then
-        echo "FAIL: out of the script's time budget"
-        exit 1
-    fi
-    if ((left < secs)); then secs=$left; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 key=node-consumer-key
 
@@ -98,7 +46,7 @@ start_mock() {
     # Read-write: opening does not wait for the writer, and the mock never gets
     # SIGPIPE however long it runs.
     exec {fd}<>"$tmp/mock_$name.fifo"
-    mock_fds+=("$fd")
+    fds+=("$fd")
     budget 10
     read -r -t "$secs" -u "$fd" ready || true
     http='' admin=''

@@ -18,76 +18,7 @@ if [[ ! -x ${DIALPAD_MOCK:-} || ! -x ${DIALPAD_RECORD:-} ]]; then
     exit 125
 fi
 
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-
-deadline=$((SECONDS + 55))
-tmp=$(mktemp -d)
-pids=()  # processes started in the background and not yet reaped
-
-forget() {  # forget PID: it was reaped, so cleanup must not signal its (reusable) id
-    local kept=() p
-    for p in "${pids[@]}"; do [[ $p == "$1" ]] || kept+=("$p"); done
-    pids=("${kept[@]}")
-}
-
-# A short bounded pause for polling loops: read on a fifo nothing writes to.
-mkfifo "$tmp/idle"
-exec {idle_fd}<>"$tmp/idle"
-pause() { read -r -t 0.1 -u "$idle_fd" _ || true; }
-
-# stop_process PID: SIGTERM, up to 2 s to go, then SIGKILL; reaps it.
-stop_process() {
-    local pid=$1 i
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 20; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        pause
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    forget "$pid"
-}
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do stop_process "$pid"; done
-    exec {idle_fd}>&- || true
-    if [[ -n ${mock_fd:-} ]]; then exec {mock_fd}>&- || true; fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# budget N: sets $secs to N, or to what is left of the script's budget.
-budget() {
-    secs=$1
-    local left=$((deadline - SECONDS))
-    if ((left < 1)); then
-        echo "FAIL: out of the script's time budget"
-        exit 1
-    fi
-    if ((left < secs)); then secs=$left; fi
-}
-
-# wait_exit PID SECONDS: waits (bounded) for a background process to end;
-# sets $code to its exit status, or 124 if it is still running.
-wait_exit() {
-    local pid=$1 i
-    budget "$2"
-    for ((i = 0; i < secs * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
-        pause
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        code=124
-        return 0
-    fi
-    code=0
-    wait "$pid" || code=$?
-    forget "$pid"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # record NAME KEY ARGS...: runs dialpad-record in the foreground (bounded) with
 # DIALPAD_API_KEY=KEY, or without DIALPAD_API_KEY when KEY is '-'; stdout and
@@ -112,6 +43,7 @@ pids+=($!)
 # Read-write: opening does not wait for the writer, and the mock never gets
 # SIGPIPE however long it runs.
 exec {mock_fd}<>"$tmp/mock.fifo"
+fds+=("$mock_fd")
 ready=
 read -r -t 10 -u "$mock_fd" ready || true
 http='' admin=''
