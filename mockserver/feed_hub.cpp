@@ -116,6 +116,7 @@ public:
     std::size_t queued() const { return queue_.size(); }
     std::deque<sent_record>* journal = nullptr;
     std::uint64_t* journal_sequence = nullptr;
+    std::function<void()> on_written;  // after each frame written
 
 private:
     net::awaitable<void> reader() {
@@ -158,6 +159,7 @@ private:
                     if (journal->size() >= k_journal_capacity) journal->pop_front();
                     journal->push_back({++*journal_sequence, id_, item.event, item.frame->size()});
                 }
+                if (on_written) on_written();
                 continue;
             }
             if (plan_ && !plan_->abrupt) {
@@ -221,6 +223,21 @@ struct feed_hub::state {
     };
     std::vector<held_event> held{};
     std::function<void()> on_open{};
+    // Producers waiting for congestion to clear; each called once.
+    std::vector<std::function<void()>> uncongested_waiters{};
+
+    bool congested() const {
+        auto const threshold = std::max<std::size_t>(1, options.queue_limit / 2);
+        return std::any_of(sessions.begin(), sessions.end(),
+                           [&](auto const& entry) { return entry.second->queued() >= threshold; });
+    }
+    // A frame was written or a connection left: wake the waiters once nothing is congested.
+    void check_congestion() {
+        if (uncongested_waiters.empty() || congested()) return;
+        auto waiters = std::move(uncongested_waiters);
+        uncongested_waiters.clear();
+        for (auto& waiter : waiters) waiter();
+    }
 
     // The scope a token grants, or nullopt for a bad token.
     std::optional<feed_scope> scope_of(std::string_view token) const {
@@ -263,6 +280,7 @@ net::awaitable<void> run_feed(std::shared_ptr<feed_hub::state> hub, feed_scope s
         std::make_shared<feed_session>(hub->executor, id, std::move(scope), std::move(ws), hub->time, hub->options);
     session->journal = &hub->sent;
     session->journal_sequence = &hub->sent_sequence;
+    session->on_written = [hub = hub.get()] { hub->check_congestion(); };  // the hub outlives its sessions
     hub->sessions[id] = session;
     HLOG(info, "feed.open").field("conn", id).field("websocket", session->scope().websocket_id);
     if (auto const notify = hub->on_open) notify();  // a copy: the callback may replace itself
@@ -270,9 +288,11 @@ net::awaitable<void> run_feed(std::shared_ptr<feed_hub::state> hub, feed_scope s
         co_await session->run();
     } catch (...) {
         hub->sessions.erase(id);
+        hub->check_congestion();
         throw;
     }
     hub->sessions.erase(id);
+    hub->check_congestion();
     HLOG(info, "feed.closed").field("conn", id).field("frames", session->frames_sent());
 }
 
@@ -541,10 +561,14 @@ void feed_hub::clear_deliveries() { state_->sent.clear(); }
 
 void feed_hub::on_connection_opened(std::function<void()> callback) { state_->on_open = std::move(callback); }
 
-bool feed_hub::congested() const {
-    auto const threshold = std::max<std::size_t>(1, state_->options.queue_limit / 2);
-    return std::any_of(state_->sessions.begin(), state_->sessions.end(),
-                       [&](auto const& entry) { return entry.second->queued() >= threshold; });
+bool feed_hub::congested() const { return state_->congested(); }
+
+void feed_hub::when_uncongested(std::function<void()> callback) {
+    if (!state_->congested()) {
+        callback();
+        return;
+    }
+    state_->uncongested_waiters.push_back(std::move(callback));
 }
 
 void feed_hub::close_all() {

@@ -106,6 +106,8 @@ public:
     // that could outrun the consumers (a replay at full speed) holds back
     // rather than have them closed as too slow.
     bool congested() const;
+    // Calls `callback` once nothing is congested (at once if nothing is).
+    void when_uncongested(std::function<void()> callback);
 
     struct state;  // the implementation's; opaque here
 

@@ -150,7 +150,7 @@ struct replay_run {
     replay_source source;
     replay_pacing pacing;
     clock_timer timer;       // the recorded schedule, on the mock's clock
-    net::steady_timer poll;  // full speed only: waits for congested connections
+    net::steady_timer poll;  // full speed only: waits for congested connections to drain
     phase state = phase::running;
     std::uint64_t played = 0, delivered = 0, skipped = 0, errors = 0;
     std::map<std::string, std::uint64_t> skipped_by_family;
@@ -232,11 +232,14 @@ net::awaitable<void> play_session(std::shared_ptr<mock_replays::state> hub, std:
             if (!reached) break;
         } else {
             // Full speed: the connections write between events, and the
-            // replay waits while one of them is half its queue limit behind
-            // (a real-time poll: it follows the consumers, not the schedule).
+            // replay waits while one of them is half its queue limit behind,
+            // woken by the feed once none is.
             co_await net::post(hub->executor, net::use_awaitable);
             while (run->state == phase::running && hub->feed.congested()) {
-                run->poll.expires_after(std::chrono::milliseconds{1});
+                run->poll.expires_at(net::steady_timer::time_point::max());
+                hub->feed.when_uncongested([weak = std::weak_ptr{run}] {
+                    if (auto r = weak.lock()) r->poll.cancel();
+                });
                 auto [ec] = co_await run->poll.async_wait(net::as_tuple(net::use_awaitable));
                 (void)ec;
             }
