@@ -89,16 +89,15 @@ replay_source open_replay_source(std::string const& archive_path, std::string co
     try {
         archive::archive store{source.path, archive::open_mode::read_only};
         source.session = store.resolve_session(session_ref);
+        try {
+            source.events = store.frame_count(source.session.id, archive::frame_kind::event);
+        } catch (std::exception const& e) {
+            throw replay_error{400, e.what()};
+        }
+    } catch (replay_error const&) {
+        throw;
     } catch (std::exception const& e) {
         throw replay_error{404, e.what()};
-    }
-    try {
-        // Counted by streaming: a session of any size stays in bounded memory.
-        archive::frame_reader reader{source.path, source.session.id,
-                                     archive::frame_filter{.kinds = {archive::frame_kind::event}}, 4096};
-        while (reader.next()) ++source.events;
-    } catch (std::exception const& e) {
-        throw replay_error{400, e.what()};
     }
     return source;
 }

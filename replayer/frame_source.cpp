@@ -76,10 +76,14 @@ std::size_t frame_source::chunks_loaded() const {
 void frame_source::read_ahead() {
     {
         std::lock_guard lock{mutex_};
-        if (!loader_.joinable()) loader_ = std::thread{[this] { run_loader(); }};
-        wanted_up_to_ = std::max(wanted_up_to_, k_read_ahead);
+        want_up_to(k_read_ahead);
     }
     work_.notify_one();
+}
+
+void frame_source::want_up_to(std::size_t index) {
+    if (!loader_.joinable()) loader_ = std::thread{[this] { run_loader(); }};
+    wanted_up_to_ = std::max(wanted_up_to_, index);
 }
 
 std::shared_ptr<frame_chunk const> frame_source::chunk(std::size_t index) {
@@ -89,8 +93,7 @@ std::shared_ptr<frame_chunk const> frame_source::chunk(std::size_t index) {
     {
         std::unique_lock lock{mutex_};
         if (end_index_ && index > *end_index_) return nullptr;
-        if (!loader_.joinable()) loader_ = std::thread{[this] { run_loader(); }};
-        wanted_up_to_ = std::max(wanted_up_to_, index + k_read_ahead);
+        want_up_to(index + k_read_ahead);
         if (index < next_ && !ready_.contains(index) && loading_ != index) reloads_.insert(index);
         work_.notify_one();
         loaded_.wait(lock, [&] { return ready_.contains(index) || failure_ || (end_index_ && index > *end_index_); });

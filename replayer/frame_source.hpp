@@ -102,6 +102,7 @@ private:
     };
     std::shared_ptr<frame_chunk const> load(std::size_t index);  // on the loader thread
     void run_loader();
+    void want_up_to(std::size_t index);  // starts the loader if need be; under mutex_
     void add_close(frame_chunk& chunk, close_point const& close) const;
     std::string transformed(std::string text, archive::frame_kind kind) const;
 

@@ -191,14 +191,11 @@ outgoing_run take_run(state& s, session_cursor& cursor, mono_time start, mono_ti
     return run;
 }
 
-// A run re-made with this client's time shift (and signature). Throws
-// std::invalid_argument when a frame cannot be changed.
-void shift_run(state& s, outgoing_run& run, std::optional<std::int64_t>& rebase_ms) {
+// A run re-made with this client's time shift (and signature); `first` is
+// its first entry in its chunk. Throws std::invalid_argument when a frame
+// cannot be changed.
+void shift_run(state& s, outgoing_run& run, std::size_t first, std::optional<std::int64_t>& rebase_ms) {
     auto const chunk = std::static_pointer_cast<frame_chunk const>(run.owner);
-    auto const first = static_cast<std::size_t>(
-        std::find_if(chunk->entries.begin(), chunk->entries.end(),
-                     [&](chunk_entry const& e) { return e.begin == std::uint32_t(run.wire.data() - chunk->wire.data()); }) -
-        chunk->entries.begin());
     auto own = std::make_shared<own_frames>();
     std::size_t taken = 0;
     for (std::size_t i = first; taken < run.wire.size(); ++i) {
@@ -268,8 +265,9 @@ net::awaitable<void> per_client_timeline(std::shared_ptr<state> s, std::shared_p
         }
         outgoing_run run;
         try {
+            auto const first = cursor->index();
             run = take_run(*s, *cursor, start, now, last_at);
-            if (s->clients_rebase) shift_run(*s, run, rebase_ms);
+            if (s->clients_rebase) shift_run(*s, run, first, rebase_ms);
         } catch (std::exception const& e) {
             failure = e.what();
             break;

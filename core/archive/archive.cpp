@@ -301,9 +301,11 @@ frame_id archive::add_frame(session_id session, frame_record const& frame) {
     return id;
 }
 
-std::int64_t archive::frame_count(session_id id) const {
-    SQLite::Statement query{impl_->db, "SELECT count(*) FROM frames WHERE session_id = ?"};
+std::int64_t archive::frame_count(session_id id, std::optional<frame_kind> kind) const {
+    SQLite::Statement query{impl_->db, kind ? "SELECT count(*) FROM frames WHERE session_id = ? AND kind = ?"
+                                            : "SELECT count(*) FROM frames WHERE session_id = ?"};
     query.bind(1, static_cast<std::int64_t>(id));
+    if (kind) query.bind(2, std::string{to_string(*kind)});
     query.executeStep();
     return query.getColumn(0).getInt64();
 }

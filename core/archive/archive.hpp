@@ -54,7 +54,8 @@ public:
     // --- frames ---
     // Stores one frame (and its index, when it has one) of `session`.
     frame_id add_frame(session_id session, frame_record const& frame);
-    std::int64_t frame_count(session_id id) const;
+    // The session's frames, or only those of one kind.
+    std::int64_t frame_count(session_id id, std::optional<frame_kind> kind = std::nullopt) const;
 
     // Groups writes: everything between begin() and commit() lands at once
     // or not at all. Destroying an uncommitted transaction rolls it back.
