@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <stdexcept>
@@ -124,16 +125,26 @@ public:
         e["integrations"] = ordered_json::object();
         for (auto it = extra.begin(); it != extra.end(); ++it) e[it.key()] = it.value();
         // Dialpad generates the event a moment after what it reports.
-        auto const generated = start_ms_ + at_ms + jitter(300, 1900);
+        auto const generated = abs(at_ms) + jitter(300, 1900);
         e["event_timestamp"] = generated;
         add(subscription_kind::call, at_ms, e);
     }
 
     void add(subscription_kind family, std::int64_t at_ms, ordered_json const& event) {
-        events_.push_back({family, std::chrono::duration_cast<mono_duration>(milliseconds{at_ms}), event.dump()});
+        auto const offset = milliseconds{base_ms_ + at_ms};
+        events_.push_back({family, std::chrono::duration_cast<mono_duration>(offset), event.dump()});
     }
 
-    std::int64_t abs(std::int64_t at_ms) const { return start_ms_ + at_ms; }
+    // Wall time in ms of `at_ms` after the current part's start.
+    std::int64_t abs(std::int64_t at_ms) const { return start_ms_ + base_ms_ + at_ms; }
+
+    // Starts the next part of a composite scenario `at_ms` after the
+    // scenario's start, answered by another agent: what follows is timed from
+    // there, so parts played at different times interleave.
+    void begin_part(std::int64_t at_ms) {
+        base_ms_ = at_ms;
+        agent_ = person();
+    }
 
     std::vector<generated_event> take() {
         std::stable_sort(events_.begin(), events_.end(),
@@ -147,13 +158,15 @@ public:
 private:
     std::mt19937_64 rng_;
     std::int64_t start_ms_;
+    std::int64_t base_ms_ = 0;
     std::int64_t office_id_ = 0;
     party agent_;
     std::vector<generated_event> events_;
 };
 
 // An inbound call to the Support department: the entry-point leg rings, an
-// operator leg rings and answers, both hang up, the recording follows.
+// operator leg rings and answers, both hang up, the recording follows, and
+// minutes later the Ai transcript and recap.
 void inbound_answered(scenario_builder& b) {
     auto const caller = b.phone();
     auto const department = ordered_json{{"id", b.id()}, {"type", "department"}, {"name", "Support"},
@@ -196,6 +209,12 @@ void inbound_answered(scenario_builder& b) {
     b.call_event(op, "hangup", end);
     b.call_event(entry, "hangup", end + 150);
     b.call_event(op, "recording", end + 9000);
+    // Dialpad Ai's post-call pieces arrive minutes later, on the operator leg.
+    b.call_event(op, "call_transcription", end + 150'000);
+    b.call_event(op, "recap_summary", end + 190'000,
+                 {{"recap_summary", "Caller asked about an order that arrived damaged; agent arranged a replacement."}});
+    b.call_event(op, "recap_action_items", end + 191'000,
+                 {{"recap_action_items", {"Ship the replacement", "Email the return label"}}});
 }
 
 // An inbound call nobody answers: it rings, goes to voicemail, hangs up; the
@@ -380,6 +399,26 @@ void changelog_actions(scenario_builder& b) {
     }
 }
 
+// A busy hour at a support line: calls of every kind starting at random
+// moments over 50 minutes, so their legs interleave, with texts among them.
+void busy_hour(scenario_builder& b) {
+    using part_fn = void (*)(scenario_builder&);
+    constexpr part_fn k_calls[] = {inbound_answered, inbound_answered, inbound_answered, inbound_voicemail,
+                                   outbound_answered, outbound_answered, transfer};
+    constexpr part_fn k_texts[] = {sms_inbound, sms_outbound};
+    std::vector<std::int64_t> starts;
+    for (int i = 0; i < 16; ++i) starts.push_back(b.jitter(0, 50 * 60'000));
+    std::sort(starts.begin(), starts.end());
+    for (auto const at : starts) {
+        b.begin_part(at);
+        k_calls[b.jitter(0, static_cast<std::int64_t>(std::size(k_calls)) - 1)](b);
+        if (b.jitter(0, 2) == 0) {
+            b.begin_part(at + b.jitter(5'000, 120'000));
+            k_texts[b.jitter(0, static_cast<std::int64_t>(std::size(k_texts)) - 1)](b);
+        }
+    }
+}
+
 using scenario_fn = void (*)(scenario_builder&);
 struct scenario {
     scenario_fn build;
@@ -389,7 +428,8 @@ struct scenario {
 std::map<std::string, scenario> const& scenarios() {
     static std::map<std::string, scenario> const all{
         {"inbound_call_answered",
-         {inbound_answered, "inbound call to a department: entry-point and operator legs, ringing, connected, hangup, recording"}},
+         {inbound_answered, "inbound call to a department: entry-point and operator legs, ringing, connected, hangup, "
+                            "recording, then the Ai transcript and recap"}},
         {"inbound_call_voicemail",
          {inbound_voicemail, "inbound call not answered: ringing, voicemail, hangup, voicemail_uploaded, transcription"}},
         {"outbound_call_answered", {outbound_answered, "outbound call: calling, ringing, connected, hangup"}},
@@ -399,6 +439,7 @@ std::map<std::string, scenario> const& scenarios() {
         {"contact_lifecycle", {contact_lifecycle, "a shared contact created, updated, deleted"}},
         {"agent_shift", {agent_shift, "a call-center agent through a shift: available, occupied, wrapup, busy, unavailable"}},
         {"changelog_actions", {changelog_actions, "change-log actions by an admin on a department"}},
+        {"busy_hour", {busy_hour, "16 calls of every kind over 50 minutes, legs interleaved, with texts among them"}},
     };
     return all;
 }

@@ -326,7 +326,7 @@ std::vector<std::string> all_scenarios(std::uint64_t seed) {
     mock.call("GET", "/api/v2/websockets");
     std::size_t expected = 0;
     auto const listed = mock.call_json("GET", "/__admin/scenarios", "");  // a named local: the loop reads into it
-    CHECK(listed["scenarios"].size() == 9);
+    CHECK(listed["scenarios"].size() == 10);
     for (auto const& s : listed["scenarios"])
         expected += run_scenario(mock, s["name"].get<std::string>(), seed, true)["delivered"].get<std::size_t>();
     return client.wait_for_messages(expected);
@@ -351,7 +351,7 @@ TEST_CASE("mock scenarios: an answered inbound call is internally consistent") {
     mock.call("GET", "/api/v2/websockets");
     auto const plan = run_scenario(mock, "inbound_call_answered", 7, false);
     auto const count = plan["events"].size();
-    CHECK(count == 7);
+    CHECK(count == 10);
     // Delivered on the mock's clock: nothing until time moves, then in order.
     CHECK(client.messages().empty());
     mock.clock().advance(std::chrono::minutes{10});  // less than the hourly cut
@@ -375,8 +375,50 @@ TEST_CASE("mock scenarios: an answered inbound call is internally consistent") {
         CHECK(ts >= harness::test::k_fixture_start_unix_seconds * 1000);
     }
     CHECK(states[entry_leg] == std::vector<std::string>{"ringing", "connected", "hangup"});
-    CHECK(states[operator_leg] == std::vector<std::string>{"ringing", "connected", "hangup", "recording"});
+    CHECK(states[operator_leg] == std::vector<std::string>{"ringing", "connected", "hangup", "recording",
+                                                           "call_transcription", "recap_summary", "recap_action_items"});
     mock.call_json("POST", "/__admin/scenarios/no_such_thing", "", "{}", 404);
+}
+
+TEST_CASE("mock scenarios: the busy hour interleaves many calls over the hour, each leg in order") {
+    mock_fixture mock;
+    auto const ws = make_websocket(mock);
+    subscribe(mock, "call", R"("endpoint_id":)" + ws.id);
+    subscribe(mock, "sms", R"("endpoint_id":)" + ws.id + R"(,"direction":"all","status":true)");
+    ws_test_client client{ws.url};
+    mock.call("GET", "/api/v2/websockets");
+    auto const plan = run_scenario(mock, "busy_hour", 11, true);
+    auto const got = client.wait_for_messages(plan["delivered"].get<std::size_t>());
+
+    std::map<std::int64_t, std::vector<std::string>> states;
+    std::map<std::int64_t, std::pair<std::size_t, std::size_t>> span;  // first and last position of each leg
+    std::size_t texts = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        auto const e = json::parse(got[i]);
+        if (!e.contains("call_id")) {
+            ++texts;
+            continue;
+        }
+        auto const leg = e["call_id"].get<std::int64_t>();
+        states[leg].push_back(e["state"].get<std::string>());
+        auto [it, fresh] = span.try_emplace(leg, i, i);
+        it->second.second = i;
+    }
+    CHECK(states.size() >= 16);  // every call has at least one leg
+    CHECK(texts >= 1);
+    // Interleaved: some leg's events come between another leg's first and last.
+    std::size_t overlapping = 0;
+    for (auto const& [leg, s] : span)
+        for (auto const& [other, o] : span)
+            if (other != leg && o.first > s.first && o.first < s.second) ++overlapping;
+    CHECK(overlapping >= 5);
+    for (auto const& [leg, list] : states) {
+        CHECK(list.front() != "hangup");  // each leg starts before it ends
+        CHECK(std::count(list.begin(), list.end(), "hangup") == 1);
+    }
+    // Spread over most of the hour, not bunched at its start.
+    auto const offsets = plan["events"];
+    CHECK(offsets.back()["offset_ms"].get<std::int64_t>() > 40 * 60'000);
 }
 
 namespace {
