@@ -91,6 +91,10 @@ web::response admin_api::handle(web::request const& request) {
     if (path == "/__admin/clock" || path == "/__admin/clock/advance") return clock_endpoint(request);
     if (path == "/__admin/scenarios" || path.starts_with("/__admin/scenarios/")) return scenarios(request);
     if (path == "/__admin/replay" || path.starts_with("/__admin/replay/")) return replays(request);
+    if (path == "/__admin/fixtures") {
+        if (request.method != "GET") return method_not_allowed("GET");
+        return web::response::json(200, actions_.fixtures.list_json().dump());
+    }
     if (path == "/__admin/faults") {
         if (request.method == "DELETE") {
             feed_.clear_faults();
@@ -306,9 +310,24 @@ web::response admin_api::replays(web::request const& request) {
         web::response error;
         auto const body = admin_body(request, error);
         if (!body) return error;
+        std::string archive_path;
         auto const archive = body->find("archive");
-        if (archive == body->end() || !archive->is_string() || archive->get<std::string>().empty())
-            return error_response(400, "field 'archive' must be the path of an archive or a .jsonl session");
+        auto const fixture = body->find("fixture");
+        if (archive != body->end() && fixture != body->end())
+            return error_response(400, "give 'archive' or 'fixture', not both");
+        if (fixture != body->end()) {
+            if (!fixture->is_string()) return error_response(400, "field 'fixture' must be a fixture's name");
+            auto const found = actions_.fixtures.find(fixture->get<std::string>());
+            if (!found)
+                return error_response(404, "no fixture named '" + fixture->get<std::string>() +
+                                               "' (GET /__admin/fixtures lists them)", "notFound");
+            archive_path = *found;
+        } else {
+            if (archive == body->end() || !archive->is_string() || archive->get<std::string>().empty())
+                return error_response(400, "field 'archive' must be the path of an archive or a .jsonl session "
+                                           "(or give 'fixture': a name from GET /__admin/fixtures)");
+            archive_path = archive->get<std::string>();
+        }
         std::string session;
         if (auto const s = body->find("session"); s != body->end() && !s->is_null()) {
             if (s->is_number_unsigned())
@@ -320,7 +339,7 @@ web::response admin_api::replays(web::request const& request) {
         }
         try {
             auto const pacing = read_replay_pacing(*body);
-            auto const id = replays_.start(open_replay_source(archive->get<std::string>(), session), pacing);
+            auto const id = replays_.start(open_replay_source(archive_path, session), pacing);
             return web::response::json(201, replays_.status_json(id)->dump());
         } catch (replay_error const& e) {
             return error_response(e.status(), e.what(), e.status() == 404 ? "notFound" : std::string_view{});

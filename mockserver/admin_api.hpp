@@ -5,6 +5,7 @@
 
 #include "core/clock/virtual_clock.hpp"
 #include "core/web/http_message.hpp"
+#include "mockserver/fixture_library.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -18,6 +19,7 @@ class mock_replays;
 struct admin_actions {
     std::function<void()> reset;  // drops every resource, keeps the keys
     std::uint64_t default_seed = 1;  // for scenarios asked for without a seed
+    fixture_library fixtures;        // sessions POST /__admin/replay finds by name
 };
 
 class admin_api {

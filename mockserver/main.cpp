@@ -5,7 +5,9 @@
 #include "core/clock/virtual_clock.hpp"
 #include "core/log/log.hpp"
 #include "core/net/spawn.hpp"
+#include "mockserver/fixture_library.hpp"
 #include "mockserver/mock_server.hpp"
+#include "mockserver/start_guide.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -18,6 +20,8 @@
 #include <iostream>
 #include <utility>
 
+#include <unistd.h>
+
 namespace {
 
 std::uint16_t parse_port(std::string const& text) {
@@ -28,17 +32,43 @@ std::uint16_t parse_port(std::string const& text) {
     return static_cast<std::uint16_t>(value);
 }
 
-// ARCHIVE[:SESSION]; the whole text when it names a file, as a path may hold a colon.
-std::pair<std::string, std::string> split_replay_spec(std::string const& spec) {
+// ARCHIVE[:SESSION]; the whole text when it names a file, as a path may hold
+// a colon; a fixture's name when no file has that name.
+std::pair<std::string, std::string> split_replay_spec(std::string const& spec,
+                                                      harness::mock::fixture_library const& fixtures) {
     std::error_code ignored;
     auto const colon = spec.rfind(':');
-    if (colon == std::string::npos || std::filesystem::exists(spec, ignored)) return {spec, ""};
+    if (colon == std::string::npos || std::filesystem::exists(spec, ignored)) {
+        if (auto const fixture = fixtures.find(spec); fixture && !std::filesystem::exists(spec, ignored))
+            return {*fixture, ""};
+        return {spec, ""};
+    }
     return {spec.substr(0, colon), spec.substr(colon + 1)};
+}
+
+// --fixtures, or the clone's fixtures/ when it is there.
+std::string fixtures_folder(harness::cli::parsed_args const& args) {
+    if (auto const given = args.value("fixtures")) {
+        std::error_code error;
+        if (!given->empty() && !std::filesystem::is_directory(*given, error))
+            throw harness::cli::usage_error{"--fixtures: '" + *given + "' is not a folder"};
+        return *given;
+    }
+    std::error_code error;
+    return std::filesystem::is_directory(HARNESS_DEFAULT_FIXTURES_DIR, error) ? HARNESS_DEFAULT_FIXTURES_DIR : "";
+}
+
+// --guide auto: only for a person at a terminal, never into a log file.
+bool wants_guide(harness::cli::parsed_args const& args) {
+    auto const mode = args.value("guide").value_or("auto");
+    if (mode != "auto" && mode != "always" && mode != "never")
+        throw harness::cli::usage_error{"--guide must be auto, always or never, not '" + mode + "'"};
+    return mode == "always" || (mode == "auto" && ::isatty(STDERR_FILENO) == 1);
 }
 
 // --replay and its options, checked before the port is bound.
 std::optional<std::pair<harness::mock::replay_source, harness::mock::replay_pacing>> replay_plan(
-    harness::cli::parsed_args const& args) {
+    harness::cli::parsed_args const& args, harness::mock::fixture_library const& fixtures) {
     using harness::cli::usage_error;
     auto const spec = args.value("replay");
     if (!spec) {
@@ -55,7 +85,7 @@ std::optional<std::pair<harness::mock::replay_source, harness::mock::replay_paci
     }
     try {
         pacing.speed = harness::mock::parse_replay_speed(args.value("replay-speed").value_or("1"));
-        auto const [archive, session] = split_replay_spec(*spec);
+        auto const [archive, session] = split_replay_spec(*spec, fixtures);
         return std::pair{harness::mock::open_replay_source(archive, session), pacing};
     } catch (harness::mock::replay_error const& e) {
         throw usage_error{std::string{"--replay: "} + e.what()};
@@ -106,8 +136,17 @@ int main(int argc, char** argv) {
         .value("seed", "N", "Seed of the event scenarios asked for without one.", "1")
         .value("time-scale", "N", "Run the virtual clock N times faster than real time (0: only when advanced).",
                "1")
-        .value("replay", "ARCHIVE[:SESSION]",
-               "Play a recorded session (an archive or a .jsonl export) into the event feed once the first event "
+        .value("fixtures", "DIR",
+               "Sessions (*.jsonl) offered by name to --replay and POST /__admin/replay {\"fixture\":NAME}; "
+               "'' for none.",
+               "the clone's fixtures/")
+        .value("guide", "auto|always|never",
+               "Print ready-to-paste first steps (curl, connecting, playing a fixture) on stderr; auto: when "
+               "stderr is a terminal.",
+               "auto")
+        .value("replay", "ARCHIVE[:SESSION]|FIXTURE",
+               "Play a recorded session (an archive, a .jsonl export or a fixture's name) into the event feed once "
+               "the first event "
                "websocket connects, so the client has subscribed first; routed, signed and counted as "
                "POST /__admin/replay. SESSION: an id or a name (default: the only or latest).")
         .value("replay-speed", "X|max", "--replay: 1 = recorded timing, 10 = ten times faster, max = as fast as "
@@ -172,13 +211,17 @@ int main(int argc, char** argv) {
         if (clock_kind == "virtual") steerable.emplace(scale);
         harness::clock& time_source = steerable ? static_cast<harness::clock&>(*steerable) : system_clock_instance();
 
-        auto replay = replay_plan(args);
+        options.fixtures_dir = fixtures_folder(args);
+        mock::fixture_library const fixtures{options.fixtures_dir};
+        auto replay = replay_plan(args, fixtures);
+        bool const guide = wants_guide(args);
 
         net::io_context ioc{1};
         mock::mock_server server{ioc.get_executor(), options, time_source, steerable ? &*steerable : nullptr};
         if (replay) server.replay_on_first_connection(std::move(replay->first), replay->second);
         auto const endpoints = server.start();
         std::cout << endpoints.ready_line() << std::endl;
+        if (guide) std::cerr << mock::start_guide(endpoints, fixtures.list()) << std::endl;
 
         net::signal_set signals{ioc, SIGINT, SIGTERM};
         signals.async_wait([&](boost::system::error_code const& ec, int signal) {

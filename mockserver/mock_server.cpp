@@ -69,7 +69,7 @@ struct mock_server::impl {
                     feed.clear_deliveries();
                     store.clear();
                     limiter.clear();
-                }, options.seed}},
+                }, options.seed, fixture_library{options.fixtures_dir}}},
           server{executor,
                  web::server_options{.host = options.host,
                                      .port = options.port,

@@ -37,6 +37,7 @@ struct mock_options {
     std::size_t admin_body_limit = 32u << 20;
     feed_options feed;  // the event websocket: bad tokens, the hourly cut, fan-out
     std::uint64_t seed = 1;  // scenarios asked for without a seed use this one
+    std::string fixtures_dir;  // sessions offered by name to POST /__admin/replay; empty: none
 };
 
 // Where a started mock can be reached; what the ready line prints.

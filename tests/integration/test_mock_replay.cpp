@@ -17,6 +17,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
 #include <future>
 #include <thread>
 
@@ -392,4 +393,49 @@ TEST_CASE("mock replay: --replay waits for the first event connection, after the
     mock.call("GET", "/api/v2/websockets");
     CHECK(mock.call("GET", "/__admin/replay")["replays"].size() == 1);
     CHECK_THROWS_AS(harness::mock::open_replay_source(recorded.path, "nope"), harness::mock::replay_error);
+}
+
+TEST_CASE("mock replay: a fixture is played by name; a name never reaches outside the fixtures folder") {
+    auto options = mock_fixture::default_options();
+    options.fixtures_dir = HARNESS_FIXTURES_DIR;
+    mock_fixture mock{options};
+    auto const listed = mock.call_json("GET", "/__admin/fixtures", "");
+    CHECK(listed["folder"] == HARNESS_FIXTURES_DIR);
+    std::map<std::string, std::int64_t> events_by_name;
+    for (auto const& f : listed["fixtures"]) events_by_name[f["name"].get<std::string>()] = f["events"].get<std::int64_t>();
+    CHECK(events_by_name.size() >= 10);
+    REQUIRE(events_by_name.contains("inbound_call_answered"));
+
+    // The fixture's event frames, in order, as the client should see them.
+    std::vector<std::string> expected;
+    std::ifstream file{std::string{HARNESS_FIXTURES_DIR} + "/inbound_call_answered.jsonl"};
+    for (std::string line; std::getline(file, line);) {
+        auto const frame = json::parse(line);
+        if (frame.value("kind", "") == "event") expected.push_back(frame["text"].get<std::string>());
+    }
+    CHECK(static_cast<std::int64_t>(expected.size()) == events_by_name["inbound_call_answered"]);
+
+    auto const ws = set_up_client(mock, "client-secret");
+    ws_test_client client{ws.url};
+    mock.call("GET", "/api/v2/websockets");  // a round trip: the connection is registered
+    auto const started = start_replay(mock, {{"fixture", "inbound_call_answered"}, {"speed", "max"}});
+    CHECK(started["session_name"] == "inbound_call_answered");
+    auto const got = client.wait_for_messages(expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) CHECK(payload_signed_with(got.at(i), "client-secret") == expected[i]);
+    CHECK(wait_for_state(mock, started["id"], "finished")["delivered"] == expected.size());
+
+    auto refused = [&](json const& body, int status) {
+        auto const answer = mock.call_json("POST", "/__admin/replay", "", body.dump(), status);
+        return answer["error"]["message"].get<std::string>();
+    };
+    CHECK(refused({{"fixture", "no_such_fixture"}}, 404).find("GET /__admin/fixtures") != std::string::npos);
+    refused({{"fixture", "../fixtures/busy_hour"}}, 404);
+    refused({{"fixture", "/etc/passwd"}}, 404);
+    refused({{"fixture", 7}}, 400);
+    refused({{"fixture", "busy_hour"}, {"archive", "busy_hour.db"}}, 400);
+    CHECK(mock.call("POST", "/__admin/fixtures", "", "{}").status == 405);
+
+    mock_fixture without;  // no folder: nothing is offered
+    CHECK(without.call_json("GET", "/__admin/fixtures", "")["fixtures"].empty());
+    without.call_json("POST", "/__admin/replay", "", json{{"fixture", "busy_hour"}}.dump(), 404);
 }
