@@ -1,6 +1,7 @@
 // dialpad-record: records a live Dialpad event stream into a SQLite archive,
 // byte for byte, across token refreshes and hourly disconnects.
 #include "core/cli/program.hpp"
+#include "core/cli/secret_source.hpp"
 #include "core/clock/virtual_clock.hpp"
 #include "core/log/log.hpp"
 #include "core/redact/redactor.hpp"
@@ -42,16 +43,7 @@ std::int64_t whole_number(char const* name, std::string const& text) {
 
 // The key from a file (first line) or DIALPAD_API_KEY; never from argv.
 std::string read_api_key(harness::cli::parsed_args const& args) {
-    if (auto const file = args.value("api-key-file")) {
-        std::ifstream in{*file};
-        if (!in) throw std::runtime_error{"cannot read --api-key-file " + *file};
-        std::string key;
-        std::getline(in, key);
-        while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
-        if (key.empty()) throw std::runtime_error{"--api-key-file " + *file + " is empty"};
-        return key;
-    }
-    if (char const* env = std::getenv("DIALPAD_API_KEY"); env && *env) return env;
+    if (auto key = harness::cli::read_secret(args, "api-key-file", "DIALPAD_API_KEY")) return *key;
     throw usage_error{"no API key: set DIALPAD_API_KEY or give --api-key-file (keys are never taken from the command line)"};
 }
 
@@ -70,7 +62,10 @@ int main(int argc, char** argv) {
         .flag("create", "Create a websocket (and the --subscribe subscriptions) and record it.")
         .value("websocket-id", "ID", "Record an existing websocket.")
         .value("url", "WS_URL", "Record this wss://…/events/<token> URL as is (no refresh: ends at the cut).")
-        .value("secret", "S", "The websocket's signing secret: set on --create, used to verify JWT frames.")
+        .value("secret-file", "FILE",
+               "Read the websocket's signing secret from this file instead of DIALPAD_WEBSOCKET_SECRET: set on "
+               "--create, used to verify JWT frames. Never taken from the command line.")
+        .value("secret", "S", "Refused: set DIALPAD_WEBSOCKET_SECRET or give --secret-file.")
         .repeated("subscribe", "KIND[:OPTIONS]",
                   "With --create: call:all, call:ringing,hangup, sms:inbound[,internal][,status], contact:shared, "
                   "agent_status, changelog.")
@@ -116,7 +111,8 @@ int main(int argc, char** argv) {
             config.url = *url;
         }
         if (config.mode != recorder::source_mode::url) config.api_key = read_api_key(args);
-        if (auto const secret = args.value("secret")) config.secret = *secret;
+        cli::refuse_secret_on_command_line(args, "secret", "secret-file", cli::k_secret_env);
+        if (auto secret = cli::read_secret(args, "secret-file", cli::k_secret_env)) config.secret = std::move(*secret);
         if (args.value("duration")) config.duration = duration_option(args, "duration", "");
         if (auto const n = args.value("max-events")) config.max_events = static_cast<std::uint64_t>(whole_number("max-events", *n));
         config.durability_window =

@@ -157,7 +157,7 @@ void redact_archive(std::string const& archive_path, std::string const& out_path
                     auto const text = frame["text"].get<std::string>();
                     if (jwt::looks_like_jwt(text) && !secret)
                         throw std::runtime_error{archive_path + ": session " + std::to_string(s.id) +
-                                                 " holds signed (JWT) frames: give --secret to re-sign them after redaction"};
+                                                 " holds signed (JWT) frames: set DIALPAD_WEBSOCKET_SECRET or give --secret-file to re-sign them after redaction"};
                     frame["text"] = redactor.redact_frame(text, secret);
                     line = frame.dump();
                 }

@@ -5,6 +5,7 @@
 #include "core/jwt/jwt.hpp"
 #include "core/cli/duration_text.hpp"
 #include "core/cli/program.hpp"
+#include "core/cli/secret_source.hpp"
 #include "core/clock/clock.hpp"
 #include "core/log/log.hpp"
 #include "core/redact/redactor.hpp"
@@ -40,7 +41,7 @@ constexpr char const* k_commands =
     "  export ARCHIVE [--session S] [-o F]   a session as JSON Lines (stdout without -o)\n"
     "  import FILE.jsonl -o ARCHIVE          a JSON Lines session into an archive\n"
     "  verify ARCHIVE                        integrity, schema and counts (exit 1 when damaged)\n"
-    "  redact ARCHIVE -o OUT [--secret S]    a copy with phones, emails and names pseudonymised\n"
+    "  redact ARCHIVE -o OUT [--secret-file F] a copy with phones, emails and names pseudonymised\n"
     "SESSION is a numeric id or a name; without one, the only or latest session.";
 
 // A JSON Lines file is served through a temporary archive, removed at exit.
@@ -78,7 +79,10 @@ int main(int argc, char** argv) {
     parser.positional("COMMAND ARGUMENTS", "the command and its arguments (above)", 3)
         .value("session", "S", "The session: a numeric id or a name (default: the only or latest).")
         .value("output", "FILE", "Where export, import and redact write (-o for short).")
-        .value("secret", "S", "redact: the websocket secret, to re-sign JWT frames.")
+        .value("secret-file", "FILE",
+               "redact, serve --sign: read the websocket secret from this file instead of DIALPAD_WEBSOCKET_SECRET "
+               "(never from the command line).")
+        .value("secret", "S", "Refused: set DIALPAD_WEBSOCKET_SECRET or give --secret-file.")
         .value("redact-rules", "LIST", "redact: all, or a comma list of phones, emails, names.", "all")
         .value("host", "ADDRESS", "serve: address to listen on.", "127.0.0.1")
         .value("port", "PORT", "serve: port; 0 picks a free one (the ready line on stdout names it).", "8090")
@@ -91,7 +95,9 @@ int main(int argc, char** argv) {
         .value("wait-clients", "N", "serve: start when N clients are connected, all at once.")
         .flag("rebase-time", "serve: shift event times (event_timestamp, date, created_date, date_*) so the first "
                              "event reads now; every other byte as recorded.")
-        .value("sign-secret", "S", "serve: re-sign every event as an HS256 JWT with this secret.")
+        .flag("sign", "serve: re-sign every event as an HS256 JWT with the consumer's secret (DIALPAD_WEBSOCKET_SECRET "
+                      "or --secret-file).")
+        .value("sign-secret", "S", "Refused: use --sign with DIALPAD_WEBSOCKET_SECRET or --secret-file.")
         .value("mode", "per-client|broadcast",
                "serve: each client gets the whole session from its start, or all share one live timeline as with "
                "Dialpad.", "per-client")
@@ -104,6 +110,7 @@ int main(int argc, char** argv) {
     cli::add_standard_options(parser);
 
     return cli::run_program(static_cast<int>(arguments.size()), arguments.data(), parser, [&](cli::parsed_args const& args) {
+        cli::refuse_secret_on_command_line(args, "secret", "secret-file", cli::k_secret_env);
         auto const& positional = args.positional();
         if (positional.empty()) throw usage_error{"give a command: serve, list, show, export, import, verify or redact"};
         auto const& command = positional[0];
@@ -147,7 +154,8 @@ int main(int argc, char** argv) {
             if (!file) throw usage_error{"redact needs -o OUT"};
             auto const rules = redact::parse_redact_rules(args.value("redact-rules").value_or("all"));
             if (!rules) throw usage_error{"--redact-rules is all, or a comma list of phones, emails, names"};
-            replayer::redact_archive(argument(positional, 1, "ARCHIVE"), *file, args.value("secret"), *rules);
+            replayer::redact_archive(argument(positional, 1, "ARCHIVE"), *file,
+                                     cli::read_secret(args, "secret-file", cli::k_secret_env), *rules);
             std::printf("redacted copy written to %s\n", file->c_str());
         } else {
             throw usage_error{"unknown command '" + command + "' (serve, list, show, export, import, verify, redact)"};
@@ -190,7 +198,11 @@ int serve(std::vector<std::string> const& positional, harness::cli::parsed_args 
     options.require_token = args.value("require-token");
     if (auto const n = args.value("wait-clients")) options.wait_clients = static_cast<std::size_t>(positive("wait-clients", *n));
     options.rebase_time = args.has("rebase-time");
-    options.sign_secret = args.value("sign-secret");
+    cli::refuse_secret_on_command_line(args, "sign-secret", "secret-file", cli::k_secret_env);
+    if (args.has("sign")) {
+        options.sign_secret = cli::read_secret(args, "secret-file", cli::k_secret_env);
+        if (!options.sign_secret) throw usage_error{"--sign needs the secret: set DIALPAD_WEBSOCKET_SECRET or give --secret-file"};
+    }
     auto const mode = args.value("mode").value_or("per-client");
     if (mode == "broadcast")
         options.mode = replayer::replay_mode::broadcast;
@@ -226,7 +238,7 @@ int serve(std::vector<std::string> const& positional, harness::cli::parsed_args 
         archive::frame_reader reader{served.path, options.session,
                                      archive::frame_filter{.kinds = {archive::frame_kind::event}}, 1};
         if (auto const first = reader.next(); first && jwt::looks_like_jwt(first->text))
-            throw usage_error{"the session holds signed (JWT) frames: --rebase-time needs --sign-secret to re-sign them"};
+            throw usage_error{"the session holds signed (JWT) frames: --rebase-time needs --sign to re-sign them"};
     }
     options.archive_path = served.path;
 

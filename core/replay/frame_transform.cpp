@@ -60,7 +60,7 @@ std::string transform_frame(std::string const& frame, std::optional<std::int64_t
     if (!offset_ms && !secret) return frame;
     bool const is_jwt = jwt::looks_like_jwt(frame);
     if (is_jwt && !secret)
-        throw std::invalid_argument{"the session holds signed (JWT) frames: --rebase-time needs --sign-secret to re-sign them"};
+        throw std::invalid_argument{"the session holds signed (JWT) frames: --rebase-time needs --sign to re-sign them"};
     auto event = event_json_of(frame);
     if (!event) return frame;  // not a decodable token: served as recorded
     if (offset_ms) event = rebase_times(*event, *offset_ms);

@@ -2,7 +2,7 @@
 // What a replay may change in a frame on its way out, leaving every other
 // byte as recorded: event times shifted so the session reads "now"
 // (--rebase-time), and the event signed with the consumer's secret
-// (--sign-secret). Shared by dialpad-replay serve and the mock's replay.
+// (--sign). Shared by dialpad-replay serve and the mock's replay.
 
 #include <cstdint>
 #include <optional>

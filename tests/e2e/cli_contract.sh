@@ -52,5 +52,26 @@ check_mock_refuses "--replay of a missing file" --replay /nonexistent/calls.db
 check_mock_refuses "--replay of a file that is not an archive" --replay "$0"
 check_mock_refuses "--replay-speed without --replay" --replay-speed 2
 
+# A secret given on the command line is refused (it would sit in `ps` and
+# shell history), with one line saying where it goes, never echoing it.
+check_secret_refused() {
+    local name=$1 binary=$2 out err code
+    shift 2
+    out=$(mktemp) err=$(mktemp)
+    "$binary" "$@" >"$out" 2>"$err"; code=$?
+    [[ $code -eq 2 ]] || fail "$name $*: exited $code, expected 2"
+    [[ $(wc -l <"$err") -eq 1 ]] || fail "$name $*: wrote $(wc -l <"$err") lines to stderr"
+    grep -q 'DIALPAD_WEBSOCKET_SECRET' "$err" || fail "$name $*: the error does not name DIALPAD_WEBSOCKET_SECRET"
+    ! grep -q 'hunter2-on-argv' "$out" "$err" || fail "$name $*: the secret was echoed"
+    rm -f "$out" "$err"
+}
+DIALPAD_API_KEY=k check_secret_refused dialpad-record "$DIALPAD_RECORD" --out /nonexistent/x.db --create --secret hunter2-on-argv
+check_secret_refused dialpad-replay "$DIALPAD_REPLAY" serve "$0" --sign-secret hunter2-on-argv
+check_secret_refused dialpad-replay "$DIALPAD_REPLAY" redact "$0" -o /nonexistent/y.db --secret hunter2-on-argv
+env -u DIALPAD_WEBSOCKET_SECRET "$DIALPAD_REPLAY" serve "$0" --sign >/dev/null 2>"${TMPDIR:-/tmp}/sign.$$"; code=$?
+[[ $code -eq 2 ]] && grep -q 'DIALPAD_WEBSOCKET_SECRET' "${TMPDIR:-/tmp}/sign.$$" ||
+    fail "dialpad-replay serve --sign without a secret: exit $code, $(cat "${TMPDIR:-/tmp}/sign.$$")"
+rm -f "${TMPDIR:-/tmp}/sign.$$"
+
 echo "cli_contract: $failures failure(s)"
 [[ $failures -eq 0 ]]

@@ -86,11 +86,11 @@ start_loop_mock() {
 start_loop_recorder() {
     local archive=$1 i listing age
     shift
-    # The websocket's signing secret, made for this run; dialpad-record takes
-    # it only as --secret.
+    # The websocket's signing secret, made for this run; like the key, it
+    # reaches dialpad-record through its environment only.
     loop_secret=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
-    DIALPAD_API_KEY=$loop_api_key "$DIALPAD_RECORD" --clock virtual --time-scale "$loop_scale" \
-        --create --secret "$loop_secret" "$@" --api-base "$http" --out "$archive" --session-name closed-loop \
+    DIALPAD_API_KEY=$loop_api_key DIALPAD_WEBSOCKET_SECRET=$loop_secret "$DIALPAD_RECORD" \
+        --clock virtual --time-scale "$loop_scale" --create "$@" --api-base "$http" --out "$archive" --session-name closed-loop \
         >"$tmp/record.out" 2>"$tmp/record.err" &
     recorder_pid=$!
     pids+=("$recorder_pid")

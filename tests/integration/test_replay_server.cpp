@@ -107,7 +107,7 @@ TEST_CASE("replay serve: --require-token refuses other tokens") {
     right.wait_for_messages(1);
 }
 
-TEST_CASE("replay serve: --rebase-time shifts only the time fields; --sign-secret signs every event") {
+TEST_CASE("replay serve: --rebase-time shifts only the time fields; --sign signs every event") {
     temp_dir dir;
     auto const path = dir.file("times.db");
     {

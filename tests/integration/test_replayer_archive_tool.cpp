@@ -132,7 +132,7 @@ TEST_CASE("archive tool: redact replaces personal data, keeps the rest, re-signs
         replayer::redact_archive(signed_path, dir.file("refused.db"), std::nullopt, {});
         FAIL("JWT frames were redacted without the secret");
     } catch (std::exception const& e) {
-        CHECK(std::string{e.what()}.find("--secret") != std::string::npos);
+        CHECK(std::string{e.what()}.find("DIALPAD_WEBSOCKET_SECRET") != std::string::npos);
     }
     CHECK_FALSE(std::filesystem::exists(dir.file("refused.db")));
     replayer::redact_archive(signed_path, dir.file("signed-redacted.db"), std::string{k_secret}, {});
