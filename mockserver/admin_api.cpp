@@ -11,6 +11,7 @@
 #include "mockserver/request_journal.hpp"
 
 #include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
 
 #include <charconv>
 #include <cmath>
@@ -28,9 +29,27 @@ admin_api::admin_api(request_journal& journal, feed_hub& feed, mock_replays& rep
 
 bool admin_api::owns(std::string_view path) { return path == "/__admin" || path.starts_with("/__admin/"); }
 
+namespace {
+
+// Whether `request` carries `Authorization: Bearer <token>`, compared in
+// constant time so the answer's timing does not leak the token.
+bool carries_token(web::request const& request, std::string const& token) {
+    auto const authorization = request.header("Authorization");
+    if (!authorization || !authorization->starts_with("Bearer ")) return false;
+    std::string_view const given = std::string_view{*authorization}.substr(7);
+    return given.size() == token.size() && CRYPTO_memcmp(given.data(), token.data(), token.size()) == 0;
+}
+
+}  // namespace
+
 web::response admin_api::handle(web::request const& request) {
-    if (!request.remote_is_loopback)
+    if (!request.remote_is_loopback && !actions_.expose)
         return error_response(403, "the admin API answers loopback clients only", "forbidden");
+    if (actions_.admin_token && !carries_token(request, *actions_.admin_token)) {
+        auto r = error_response(401, "the admin API needs 'Authorization: Bearer <admin token>'", "unauthorized");
+        r.set_header("WWW-Authenticate", "Bearer realm=\"dialpad-mock admin\"");
+        return r;
+    }
     auto const& path = request.path;
     auto const method_not_allowed = [&](std::string allowed) {
         auto r = error_response(405, "method " + request.method + " is not allowed on " + path);

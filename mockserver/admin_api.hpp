@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 
 namespace harness::mock {
 
@@ -20,6 +22,10 @@ struct admin_actions {
     std::function<void()> reset;  // drops every resource, keeps the keys
     std::uint64_t default_seed = 1;  // for scenarios asked for without a seed
     fixture_library fixtures;        // sessions POST /__admin/replay finds by name
+    // Set: every admin request must carry `Authorization: Bearer <token>`.
+    std::optional<std::string> admin_token;
+    // Answer clients beyond loopback too (only ever with a token).
+    bool expose = false;
 };
 
 class admin_api {

@@ -2,6 +2,7 @@
 // token-bearing event websocket, with an admin API for tests.
 #include "core/cli/duration_text.hpp"
 #include "core/cli/program.hpp"
+#include "core/cli/secret_source.hpp"
 #include "core/clock/virtual_clock.hpp"
 #include "core/log/log.hpp"
 #include "core/net/spawn.hpp"
@@ -140,6 +141,10 @@ int main(int argc, char** argv) {
                "Sessions (*.jsonl) offered by name to --replay and POST /__admin/replay {\"fixture\":NAME}; "
                "'' for none.",
                "the clone's fixtures/")
+        .value("admin-token-file", "FILE",
+               "Require 'Authorization: Bearer <token>' on /__admin/, the token read from this file instead of "
+               "DIALPAD_MOCK_ADMIN_TOKEN (never from the command line).")
+        .flag("expose-admin", "Answer admin requests from beyond loopback too; needs an admin token.")
         .value("guide", "auto|always|never",
                "Print ready-to-paste first steps (curl, connecting, playing a fixture) on stderr; auto: when "
                "stderr is a terminal.",
@@ -211,6 +216,11 @@ int main(int argc, char** argv) {
         if (clock_kind == "virtual") steerable.emplace(scale);
         harness::clock& time_source = steerable ? static_cast<harness::clock&>(*steerable) : system_clock_instance();
 
+        options.admin_token = cli::read_secret(args, "admin-token-file", "DIALPAD_MOCK_ADMIN_TOKEN");
+        options.expose_admin = args.has("expose-admin");
+        if (options.expose_admin && !options.admin_token)
+            throw cli::usage_error{"--expose-admin needs an admin token: set DIALPAD_MOCK_ADMIN_TOKEN or give "
+                                   "--admin-token-file"};
         options.fixtures_dir = fixtures_folder(args);
         mock::fixture_library const fixtures{options.fixtures_dir};
         auto replay = replay_plan(args, fixtures);

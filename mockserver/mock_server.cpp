@@ -69,7 +69,7 @@ struct mock_server::impl {
                     feed.clear_deliveries();
                     store.clear();
                     limiter.clear();
-                }, options.seed, fixture_library{options.fixtures_dir}}},
+                }, options.seed, fixture_library{options.fixtures_dir}, options.admin_token, options.expose_admin}},
           server{executor,
                  web::server_options{.host = options.host,
                                      .port = options.port,

@@ -38,6 +38,8 @@ struct mock_options {
     feed_options feed;  // the event websocket: bad tokens, the hourly cut, fan-out
     std::uint64_t seed = 1;  // scenarios asked for without a seed use this one
     std::string fixtures_dir;  // sessions offered by name to POST /__admin/replay; empty: none
+    std::optional<std::string> admin_token;  // set: admin requests need `Authorization: Bearer <token>`
+    bool expose_admin = false;               // admin API for non-loopback clients too (needs admin_token)
 };
 
 // Where a started mock can be reached; what the ready line prints.

@@ -51,6 +51,8 @@ check_mock_refuses() {
 check_mock_refuses "--replay of a missing file" --replay /nonexistent/calls.db
 check_mock_refuses "--replay of a file that is not an archive" --replay "$0"
 check_mock_refuses "--replay-speed without --replay" --replay-speed 2
+unset DIALPAD_MOCK_ADMIN_TOKEN
+check_mock_refuses "--expose-admin without an admin token" --expose-admin
 
 # A secret given on the command line is refused (it would sit in `ps` and
 # shell history), with one line saying where it goes, never echoing it.
