@@ -58,32 +58,8 @@ stop_browser() {
 }
 trap 'stop_browser; cleanup' EXIT
 
-# Starts dialpad-mock on a free port with a virtual clock that moves only
-# through the admin API; sets $http, $admin and $mock_pid.
-start_mock() {
-    local ready='' fd
-    mkfifo "$tmp/mock.fifo"
-    "$DIALPAD_MOCK" --port 0 --clock virtual --time-scale 0 --api-key "$key@acme" \
-        >"$tmp/mock.fifo" 2>"$tmp/mock.err" &
-    mock_pid=$!
-    pids+=("$mock_pid")
-    # Read-write: opening does not wait for the writer, and the mock never gets
-    # SIGPIPE however long it runs.
-    exec {fd}<>"$tmp/mock.fifo"
-    fds+=("$fd")
-    budget 10
-    read -r -t "$secs" -u "$fd" ready || true
-    http='' admin=''
-    [[ $ready =~ \"http\":\"([^\"]+)\" ]] && http=${BASH_REMATCH[1]}
-    [[ $ready =~ \"admin\":\"([^\"]+)\" ]] && admin=${BASH_REMATCH[1]}
-    if [[ -z $http || -z $admin ]]; then
-        echo "FAIL: dialpad-mock gave no ready line within $secs s (got '$ready'); its stderr:"
-        cat "$tmp/mock.err"
-        exit 1
-    fi
-}
-
-start_mock
+# The mock on a virtual clock that moves only through the admin API.
+start_mock mock --clock virtual --time-scale 0 --api-key "$key@acme"
 
 # The key in the environment only. TMPDIR puts playwright's fresh browser
 # profile under $tmp, the XDG directories chromium's crash reports and caches.

@@ -25,36 +25,6 @@ loop_die() {
     exit 1
 }
 
-# field NAME JSON: the value of "NAME" in one line of flat JSON (a string's
-# contents, or a number or boolean as written); empty when absent.
-field() {
-    if [[ $2 =~ \"$1\":\"([^\"]*)\" || $2 =~ \"$1\":([-0-9.eE+]+|true|false|null) ]]; then
-        printf '%s' "${BASH_REMATCH[1]}"
-    fi
-}
-
-# start_with_ready_line NAME PROGRAM ARGS...: starts PROGRAM in the background
-# and reads the one ready line it prints on stdout (bounded); sets $ready and
-# $started_pid. Its stderr goes to $tmp/NAME.err.
-start_with_ready_line() {
-    local name=$1 fd
-    shift
-    mkfifo "$tmp/$name.fifo"
-    "$@" >"$tmp/$name.fifo" 2>"$tmp/$name.err" &
-    started_pid=$!
-    pids+=("$started_pid")
-    # Read-write: opening does not wait for the writer, and the program never
-    # gets SIGPIPE however long it runs.
-    exec {fd}<>"$tmp/$name.fifo"
-    fds+=("$fd")
-    budget 10
-    ready=''
-    read -r -t "$secs" -u "$fd" ready || true
-    if [[ $(field ready "$ready") != true ]]; then
-        loop_die "$name gave no ready line within $secs s (got '$ready'); its stderr: $(head -c 2000 "$tmp/$name.err")"
-    fi
-}
-
 admin_get() { curl -sS --fail-with-body --max-time 5 "$admin$1"; }
 admin_post() { curl -sS --fail-with-body --max-time 5 -X POST -H 'Content-Type: application/json' --data-binary "$2" "$admin$1"; }
 

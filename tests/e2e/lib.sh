@@ -76,3 +76,46 @@ wait_exit() {
     { wait "$pid"; } 2>/dev/null || code=$?  # (no "Killed" notice from bash)
     forget "$pid"
 }
+
+# field NAME JSON: the value of "NAME" in one line of flat JSON (a string's
+# contents, or a number or boolean as written); empty when absent.
+field() {
+    if [[ $2 =~ \"$1\":\"([^\"]*)\" || $2 =~ \"$1\":([-0-9.eE+]+|true|false|null) ]]; then
+        printf '%s' "${BASH_REMATCH[1]}"
+    fi
+}
+
+# start_with_ready_line NAME PROGRAM ARGS...: starts PROGRAM in the background
+# and reads the one ready line it prints on stdout (bounded); sets $ready and
+# $started_pid, or fails the script. Its stderr goes to $tmp/NAME.err.
+start_with_ready_line() {
+    local name=$1 fd
+    shift
+    mkfifo "$tmp/$name.fifo"
+    "$@" >"$tmp/$name.fifo" 2>"$tmp/$name.err" &
+    started_pid=$!
+    pids+=("$started_pid")
+    # Read-write: opening does not wait for the writer, and the program never
+    # gets SIGPIPE however long it runs.
+    exec {fd}<>"$tmp/$name.fifo"
+    fds+=("$fd")
+    budget 10
+    ready=''
+    read -r -t "$secs" -u "$fd" ready || true
+    if [[ $(field ready "$ready") != true ]]; then
+        echo "FAIL: $name gave no ready line within $secs s (got '$ready'); its stderr:"
+        head -c 4000 "$tmp/$name.err"
+        exit 1
+    fi
+}
+
+# start_mock NAME ARGS...: $DIALPAD_MOCK --port 0 ARGS...; sets $http, $admin
+# and $mock_pid. Its stderr goes to $tmp/NAME.err.
+start_mock() {
+    local name=$1
+    shift
+    start_with_ready_line "$name" "$DIALPAD_MOCK" --port 0 "$@"
+    mock_pid=$started_pid
+    http=$(field http "$ready")
+    admin=$(field admin "$ready")
+}

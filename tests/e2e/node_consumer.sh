@@ -32,31 +32,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 key=node-consumer-key
 
-# start_mock NAME ARGS...: starts dialpad-mock on a free port with a virtual
-# clock that moves only through the admin API; sets $http, $admin and $mock_pid.
-# Its stderr goes to $tmp/mock_NAME.err.
-start_mock() {
-    local name=$1 ready='' fd
+# start_virtual_mock NAME ARGS...: the mock on a virtual clock that moves only
+# through the admin API, with the test's key.
+start_virtual_mock() {
+    local name=$1
     shift
-    mkfifo "$tmp/mock_$name.fifo"
-    "$DIALPAD_MOCK" --port 0 --clock virtual --time-scale 0 --api-key "$key@acme" "$@" \
-        >"$tmp/mock_$name.fifo" 2>"$tmp/mock_$name.err" &
-    mock_pid=$!
-    pids+=("$mock_pid")
-    # Read-write: opening does not wait for the writer, and the mock never gets
-    # SIGPIPE however long it runs.
-    exec {fd}<>"$tmp/mock_$name.fifo"
-    fds+=("$fd")
-    budget 10
-    read -r -t "$secs" -u "$fd" ready || true
-    http='' admin=''
-    [[ $ready =~ \"http\":\"([^\"]+)\" ]] && http=${BASH_REMATCH[1]}
-    [[ $ready =~ \"admin\":\"([^\"]+)\" ]] && admin=${BASH_REMATCH[1]}
-    if [[ -z $http || -z $admin ]]; then
-        echo "FAIL: dialpad-mock ($name) gave no ready line within $secs s (got '$ready'); its stderr:"
-        cat "$tmp/mock_$name.err"
-        exit 1
-    fi
+    start_mock "mock_$name" --clock virtual --time-scale 0 --api-key "$key@acme" "$@"
 }
 
 # consume NAME [ENV=VALUE...]: runs the consumer (bounded) against the latest
@@ -93,7 +74,7 @@ check_success() {
 }
 
 # --- 1. The default hour cut (abrupt: no close frame, 1006 at the client) ----
-start_mock abrupt
+start_virtual_mock abrupt
 consume abrupt
 check_success abrupt 1006
 
@@ -120,7 +101,7 @@ fi
 stop_process "$mock_pid"
 
 # --- 3. The hour cut as a 1001 close frame ------------------------------------
-start_mock close_frame --hour-cut close-frame
+start_virtual_mock close_frame --hour-cut close-frame
 consume close_frame
 check_success close_frame 1001
 stop_process "$mock_pid"

@@ -37,23 +37,7 @@ record() {
 error_lines() { grep -c '^dialpad-record: ' "$1" || true; }
 
 # --- The mock ----------------------------------------------------------------
-mkfifo "$tmp/mock.fifo"
-"$DIALPAD_MOCK" --port 0 --api-key good-key@acme >"$tmp/mock.fifo" 2>"$tmp/mock.err" &
-pids+=($!)
-# Read-write: opening does not wait for the writer, and the mock never gets
-# SIGPIPE however long it runs.
-exec {mock_fd}<>"$tmp/mock.fifo"
-fds+=("$mock_fd")
-ready=
-read -r -t 10 -u "$mock_fd" ready || true
-http='' admin=''
-[[ $ready =~ \"http\":\"([^\"]+)\" ]] && http=${BASH_REMATCH[1]}
-[[ $ready =~ \"admin\":\"([^\"]+)\" ]] && admin=${BASH_REMATCH[1]}
-if [[ -z $http || -z $admin ]]; then
-    echo "FAIL: dialpad-mock gave no ready line within 10 s (got '$ready'); its stderr:"
-    cat "$tmp/mock.err"
-    exit 1
-fi
+start_mock mock --api-key good-key@acme
 
 admin_get() { curl -sS --max-time 5 "$admin$1"; }
 admin_send() { curl -sS --max-time 5 -X "$1" -H 'Content-Type: application/json' --data-binary "${3:-}" "$admin$2"; }

@@ -45,28 +45,11 @@ record() {
 # The error lines dialpad-record prints for people (log lines have a timestamp first).
 error_lines() { grep -c '^dialpad-record: ' "$1" || true; }
 
-# start_mock NAME ARGS...: starts a dialpad-mock and reads its ready line;
-# sets $http and $admin. Its stderr goes to $tmp/NAME.err.
-start_mock() {
-    local name=$1 fd ready=''
+# start_keyed_mock NAME ARGS...: a dialpad-mock that accepts the test's key.
+start_keyed_mock() {
+    local name=$1
     shift
-    mkfifo "$tmp/$name.fifo"
-    "$DIALPAD_MOCK" --port 0 --api-key good-key@acme "$@" >"$tmp/$name.fifo" 2>"$tmp/$name.err" &
-    pids+=($!)
-    mock_pid=$!
-    # Read-write: opening does not wait for the writer, and the mock never
-    # gets SIGPIPE however long it runs.
-    exec {fd}<>"$tmp/$name.fifo"
-    fds+=("$fd")
-    read -r -t 10 -u "$fd" ready || true
-    http='' admin=''
-    [[ $ready =~ \"http\":\"([^\"]+)\" ]] && http=${BASH_REMATCH[1]}
-    [[ $ready =~ \"admin\":\"([^\"]+)\" ]] && admin=${BASH_REMATCH[1]}
-    if [[ -z $http || -z $admin ]]; then
-        echo "FAIL: dialpad-mock ($name) gave no ready line within 10 s (got '$ready'); its stderr:"
-        cat "$tmp/$name.err"
-        exit 1
-    fi
+    start_mock "$name" --api-key good-key@acme "$@"
 }
 
 # curl options for the mock in use (the CA for the TLS one).
@@ -136,7 +119,7 @@ if ! {
     exit 1
 fi
 
-start_mock tls_mock --tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key"
+start_keyed_mock tls_mock --tls-cert "$tmp/server.pem" --tls-key "$tmp/server.key"
 tls_mock_pid=$mock_pid
 [[ $http == https://127.0.0.1:* && $admin == https://* ]] ||
     fail "TLS mock: ready line gives http '$http', admin '$admin', expected https URLs"
@@ -191,7 +174,7 @@ grep -i -q -E 'warn.*--insecure' "$tmp/insecure.err" || fail "--insecure: no war
 stop_process "$tls_mock_pid"
 
 # --- 2. Crash safety -------------------------------------------------------------
-start_mock plain_mock
+start_keyed_mock plain_mock
 curl_opts=()
 last_conn_id=0
 

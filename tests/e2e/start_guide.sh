@@ -27,29 +27,6 @@ fi
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# start_mock NAME ARGS...: dialpad-mock on a free port, a virtual clock that
-# moves only through the admin API; sets $http and $admin. Stderr goes to
-# $tmp/NAME.err.
-start_mock() {
-    local name=$1 ready='' fd
-    shift
-    mkfifo "$tmp/$name.fifo"
-    "$DIALPAD_MOCK" --port 0 --clock virtual --time-scale 0 "$@" >"$tmp/$name.fifo" 2>"$tmp/$name.err" &
-    pids+=($!)
-    exec {fd}<>"$tmp/$name.fifo"
-    fds+=("$fd")
-    budget 10
-    read -r -t "$secs" -u "$fd" ready || true
-    http='' admin=''
-    [[ $ready =~ \"http\":\"([^\"]+)\" ]] && http=${BASH_REMATCH[1]}
-    [[ $ready =~ \"admin\":\"([^\"]+)\" ]] && admin=${BASH_REMATCH[1]}
-    if [[ -z $http || -z $admin ]]; then
-        echo "FAIL: dialpad-mock ($name) gave no ready line (got '$ready'); its stderr:"
-        cat "$tmp/$name.err"
-        exit 1
-    fi
-}
-
 # start_client NAME URL: the ws client, its stdin a fifo the script writes
 # the expected count to; waits until it printed "connected".
 start_client() {
@@ -78,10 +55,9 @@ expect_events() {
     forget "$client_pid"
 }
 
-field() { [[ $2 =~ \"$1\":\"?([^\",}]+) ]] && echo "${BASH_REMATCH[1]}"; }
 
 # --- The printed steps, run as printed ----------------------------------------
-start_mock guided --guide always
+start_mock guided --clock virtual --time-scale 0 --guide always
 for ((i = 0; i < 50; i++)); do
     grep -q 'Scenarios:' "$tmp/guided.err" && break
     pause
@@ -123,7 +99,7 @@ played=$(field delivered "$status")
 expect_events guided_client $((scenario_events + played))
 
 # --- --replay FIXTURE ---------------------------------------------------------
-start_mock by_name --replay inbound_call_answered --replay-speed max
+start_mock by_name --clock virtual --time-scale 0 --replay inbound_call_answered --replay-speed max
 created=$(curl -sS --max-time 5 -X POST "$http/api/v2/websockets" -H 'Authorization: Bearer dev-key' -d '{}')
 id=$(field id "$created")
 curl -sS --max-time 5 -X POST "$http/api/v2/subscriptions/call" -H 'Authorization: Bearer dev-key' \
