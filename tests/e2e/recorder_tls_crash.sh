@@ -126,6 +126,21 @@ tls_mock_pid=$mock_pid
 curl_opts=(--cacert "$tmp/ca.pem")
 api_base="https://127.0.0.1:${http##*:}"
 call_event="$tmp/call_event.json"
+
+# The mock's TLS floor is 1.2: a client offering only TLS 1.1 (the client's own
+# security level lowered so it may try) is refused; TLS 1.2 and 1.3 are served.
+tls_handshake() {
+    timeout -k 2 10 openssl s_client -connect "127.0.0.1:${http##*:}" -CAfile "$tmp/ca.pem" "$@" </dev/null \
+        >"$tmp/s_client.out" 2>&1
+}
+if tls_handshake -tls1_1 -cipher 'DEFAULT@SECLEVEL=0'; then
+    fail "TLS mock: a TLS 1.1 handshake succeeded"
+elif ! grep -q 'alert protocol version' "$tmp/s_client.out"; then
+    fail "TLS mock: the TLS 1.1 handshake failed, but not with the server's protocol-version alert: $(tail -3 "$tmp/s_client.out")"
+fi
+for version in -tls1_2 -tls1_3; do
+    tls_handshake "$version" -verify_return_error || fail "TLS mock: a $version handshake failed: $(tail -3 "$tmp/s_client.out")"
+done
 printf '%s' '{"type":"call","raw":"{\"call_id\":1,\"state\":\"ringing\"}"}' >"$call_event"
 
 # a. With --ca-file: records over wss.
