@@ -1,8 +1,9 @@
 # Two INTERFACE targets that our own code links PRIVATE (third-party code never
 # does): harness_warnings turns warnings into errors, harness_settings carries
-# the sanitizer switches of the `asan` preset.
+# the sanitizer switches of the `asan` and `fuzz` presets.
 
 option(HARNESS_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(HARNESS_FUZZ "Build fuzz/ as libFuzzer targets (clang), everything with ASan + UBSan" OFF)
 
 add_library(harness_warnings INTERFACE)
 target_compile_options(harness_warnings INTERFACE -Wall -Wextra -Werror)
@@ -21,6 +22,22 @@ if(HARNESS_SANITIZE)
                       -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
-if(CMAKE_BUILD_TYPE STREQUAL "Debug")
+if(HARNESS_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "HARNESS_FUZZ needs clang (libFuzzer): use the `fuzz` preset")
+  endif()
+  # Every object carries libFuzzer's coverage hooks and the sanitizers, so
+  # the library code under test guides the fuzzer and its bugs are caught;
+  # only the fuzz targets link libFuzzer itself (fuzz/CMakeLists.txt).
+  # clang 14 cannot emit -fsanitize=function's prologue data for the split
+  # parts of a coroutine ("Cannot represent a difference across sections"),
+  # so that one UBSan check is left out.
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize=function
+                      -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+# Checked std:: accessors turn a bad index or an empty optional into an
+# abort, which tests and the fuzzer then see.
+if(CMAKE_BUILD_TYPE STREQUAL "Debug" OR HARNESS_FUZZ)
   target_compile_definitions(harness_settings INTERFACE _GLIBCXX_ASSERTIONS)
 endif()

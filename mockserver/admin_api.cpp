@@ -194,12 +194,24 @@ web::response admin_api::connections(web::request const& request) {
     web::response error;
     auto const body = admin_body(request, error);
     if (!body) return error;
-    bool const abrupt = body->value("abrupt", false);
-    int const code = body->value("code", 1000);
-    std::string const reason = body->value("reason", std::string{});
-    if (!abrupt && (code < 1000 || code > 4999 || code == 1005 || code == 1006))
+    // Each field checked for its type first: value() would throw on another
+    // type, and convert a number of any size to int.
+    auto const field = [&](char const* name) -> nlohmann::json const* {
+        auto const it = body->find(name);
+        return it == body->end() ? nullptr : &*it;
+    };
+    auto const* abrupt_field = field("abrupt");
+    auto const* code_field = field("code");
+    auto const* reason_field = field("reason");
+    if (abrupt_field && !abrupt_field->is_boolean()) return error_response(400, "field 'abrupt' must be true or false");
+    if (reason_field && !reason_field->is_string()) return error_response(400, "field 'reason' must be a string");
+    bool const abrupt = abrupt_field && abrupt_field->get<bool>();
+    std::int64_t const code = code_field && code_field->is_number_integer() ? code_field->get<std::int64_t>() : 1000;
+    if ((code_field && !code_field->is_number_integer()) ||
+        (!abrupt && (code < 1000 || code > 4999 || code == 1005 || code == 1006)))
         return error_response(400, "field 'code' must be a websocket close code from 1000 to 4999");
-    if (!feed_.close_connection(id, code, reason, abrupt))
+    std::string const reason = reason_field ? reason_field->get<std::string>() : std::string{};
+    if (!feed_.close_connection(id, static_cast<int>(code), reason, abrupt))
         return error_response(404, "no connection " + std::to_string(id), "notFound");
     return web::response::json(200, R"({"closing":true})");
 }
@@ -227,6 +239,12 @@ web::response admin_api::clock_endpoint(web::request const& request) {
     auto const seconds = body->find("seconds");
     if (seconds == body->end() || !seconds->is_number() || seconds->get<double>() < 0)
         return error_response(400, "field 'seconds' must be a number >= 0");
+    // Times are int64 nanoseconds (wall time since 1970): past 2262 they
+    // overflow, so the clock goes no further than the year 2200.
+    constexpr auto k_latest = std::chrono::sys_days{std::chrono::year{2200} / 1 / 1};
+    auto const room = std::chrono::duration<double>(k_latest - steerable_->wall_now()).count();
+    if (!(seconds->get<double>() <= room))
+        return error_response(400, "field 'seconds' would move the clock past the year 2200");
     steerable_->advance(std::chrono::duration_cast<mono_duration>(std::chrono::duration<double>(seconds->get<double>())));
     return describe();
 }
@@ -257,7 +275,10 @@ web::response admin_api::scenarios(web::request const& request) {
     bool immediate = false;
     if (auto const params = body->find("params"); params != body->end()) {
         if (!params->is_object()) return error_response(400, "field 'params' must be an object");
-        immediate = params->value("immediate", false);
+        if (auto const flag = params->find("immediate"); flag != params->end()) {
+            if (!flag->is_boolean()) return error_response(400, "field 'params.immediate' must be true or false");
+            immediate = flag->get<bool>();
+        }
     }
     std::vector<generated_event> events;
     try {
@@ -295,10 +316,10 @@ replay_pacing read_replay_pacing(nlohmann::json const& body) {
     if (auto const speed = body.find("speed"); speed != body.end()) {
         if (speed->is_string()) {
             pacing.speed = parse_replay_speed(speed->get<std::string>());
-        } else if (speed->is_number() && speed->get<double>() > 0 && std::isfinite(speed->get<double>())) {
+        } else if (speed->is_number() && speed->get<double>() >= k_min_replay_speed && std::isfinite(speed->get<double>())) {
             pacing.speed = speed->get<double>();
         } else {
-            throw replay_error{400, "field 'speed' must be a number above 0 or \"max\""};
+            throw replay_error{400, "field 'speed' must be a number from 0.001 up or \"max\""};
         }
     }
     if (auto const rebase = body.find("rebase_time"); rebase != body.end()) {

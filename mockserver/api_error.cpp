@@ -28,7 +28,9 @@ web::response error_response(int status, std::string const& message, std::string
     body["error"]["code"] = status;
     body["error"]["errors"] = nlohmann::ordered_json::array({item});
     body["error"]["message"] = message;
-    return web::response::json(status, body.dump());
+    // Messages quote what the client sent (a path, a header), which need not
+    // be UTF-8: such bytes become U+FFFD rather than a failed answer.
+    return web::response::json(status, body.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
 }
 
 }  // namespace harness::mock

@@ -3,7 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <stdexcept>
+#include <string>
 
 namespace harness::mock {
 namespace {
@@ -16,12 +18,19 @@ double chance(nlohmann::json const& body, char const* name) {
     return it->get<double>();
 }
 
-std::uint64_t count(nlohmann::json const& body, char const* name, std::uint64_t fallback = 0) {
+std::uint64_t count(nlohmann::json const& body, char const* name, std::uint64_t fallback = 0,
+                    std::uint64_t most = UINT64_MAX) {
     auto const it = body.find(name);
     if (it == body.end()) return fallback;
     if (!it->is_number_unsigned()) throw std::invalid_argument{std::string{"field '"} + name + "' must be a whole number >= 0"};
+    if (it->get<std::uint64_t>() > most)
+        throw std::invalid_argument{std::string{"field '"} + name + "' must be at most " + std::to_string(most)};
     return it->get<std::uint64_t>();
 }
+
+// A day: longer delays would overflow the nanosecond arithmetic of the
+// schedule (and hold an event for good).
+constexpr std::uint64_t k_max_delay_ms = 24 * 3600 * 1000;
 
 }  // namespace
 
@@ -38,11 +47,12 @@ fault_plan parse_fault_plan(nlohmann::json const& body) {
     plan.duplicate = chance(body, "duplicate");
     plan.corrupt_signature = chance(body, "corrupt_signature");
     plan.reorder_window = count(body, "reorder_window");
-    plan.delay = std::chrono::milliseconds{count(body, "delay_ms")};
+    plan.delay = std::chrono::milliseconds{count(body, "delay_ms", 0, k_max_delay_ms)};
     plan.reject_upgrades = count(body, "reject_upgrades");
-    plan.reject_status = static_cast<int>(count(body, "reject_status", 503));
-    if (plan.reject_status < 400 || plan.reject_status > 599)
+    auto const reject_status = count(body, "reject_status", 503);
+    if (reject_status < 400 || reject_status > 599)  // checked before the cast, which would wrap
         throw std::invalid_argument{"field 'reject_status' must be an HTTP error status (400-599)"};
+    plan.reject_status = static_cast<int>(reject_status);
     return plan;
 }
 

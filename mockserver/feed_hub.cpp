@@ -496,6 +496,10 @@ net::awaitable<void> play_events(std::shared_ptr<feed_hub::state> hub, std::uint
                                  std::vector<mono_duration> offsets, bool apply_delay) {
     auto const start = hub->time.now();
     for (std::size_t i = 0; i < events.size(); ++i) {
+        // close_all() may have run before this coroutine did, and cancel()
+        // only ends a wait already under way: a player no longer listed is
+        // done (else a stopped mock would wait for it to finish).
+        if (!hub->players.contains(player)) co_return;
         // Scheduled against the start, never sleep-after-send: no drift.
         auto const reached = co_await timer->wait_until(start + offsets[i]);
         if (!reached) co_return;  // cancelled by close_all()

@@ -106,8 +106,9 @@ std::optional<double> parse_replay_speed(std::string_view text) {
     if (text == "max") return std::nullopt;
     double value = 0;
     auto const [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc{} || end != text.data() + text.size() || !(value > 0) || !std::isfinite(value))
-        throw replay_error{400, "speed must be a number above 0 or 'max', not '" + std::string{text} + "'"};
+    if (error != std::errc{} || end != text.data() + text.size() || !(value >= k_min_replay_speed) ||
+        !std::isfinite(value))
+        throw replay_error{400, "speed must be a number from 0.001 up or 'max', not '" + std::string{text} + "'"};
     return value;
 }
 

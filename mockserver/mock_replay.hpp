@@ -59,7 +59,12 @@ struct replay_pacing {
     std::optional<mono_duration> max_gap;  // longer idle stretches are cut to this
 };
 
-// "max", or a number above 0; throws replay_error (400) otherwise.
+// The slowest replay: a thousand times slower than recorded. Slower ones
+// put an event's due time beyond what int64 nanoseconds hold.
+inline constexpr double k_min_replay_speed = 0.001;
+
+// "max", or a number from k_min_replay_speed up; throws replay_error (400)
+// otherwise.
 std::optional<double> parse_replay_speed(std::string_view text);
 
 class mock_replays {

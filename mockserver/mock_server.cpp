@@ -164,6 +164,11 @@ void mock_server::replay_on_first_connection(replay_source source, replay_pacing
     });
 }
 
+web::server::offline_exchange mock_server::serve_bytes(std::string_view bytes, std::string const& remote_address,
+                                                      std::function<void()> const& between_requests) {
+    return impl_->server.serve_bytes(bytes, remote_address, between_requests);
+}
+
 void mock_server::stop() {
     impl_->replays.cancel_all();
     impl_->feed.close_all();

@@ -5,15 +5,18 @@
 
 #include "core/clock/virtual_clock.hpp"
 #include "core/net/asio_fwd.hpp"
+#include "core/web/http_server.hpp"
 #include "mockserver/api_keys.hpp"
 #include "mockserver/feed_hub.hpp"
 #include "mockserver/mock_replay.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace harness::mock {
@@ -69,6 +72,11 @@ public:
     void replay_on_first_connection(replay_source source, replay_pacing pacing);
     // Stops accepting and closes every connection. Call on the executor.
     void stop();
+    // Answers one client's raw bytes as a connection to the mock would be
+    // answered, without a socket (web::server::serve_bytes); after start().
+    // For tests and fuzzing.
+    web::server::offline_exchange serve_bytes(std::string_view bytes, std::string const& remote_address = "127.0.0.1",
+                                              std::function<void()> const& between_requests = {});
 
 private:
     struct impl;

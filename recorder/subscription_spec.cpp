@@ -36,8 +36,13 @@ subscription_spec parse_subscription_spec(std::string_view text) {
     if (kind == "call") {
         // call:all or call:STATE,STATE,... (Dialpad checks the state names)
         auto states = split_commas(options.empty() ? "all" : options);
-        for (auto const& s : states)
+        for (auto const& s : states) {
             if (s.empty()) refuse(text, "an empty call state");
+            // Names like ringing or call_transcription; other bytes (not
+            // UTF-8, say) could not even be sent as JSON.
+            if (s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") != std::string::npos)
+                refuse(text, "a call state is a name such as ringing or hangup");
+        }
         body["call_states"] = states;
     } else if (kind == "sms") {
         // sms:inbound|outbound|all, optionally +internal and +status

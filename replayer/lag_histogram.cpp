@@ -24,7 +24,9 @@ std::int64_t lag_histogram::upper_bound_of(int bucket) {
 void lag_histogram::add(std::chrono::nanoseconds lag, std::uint64_t count) {
     if (count == 0) return;
     auto const ns = std::max<std::int64_t>(0, lag.count());
-    buckets_[static_cast<std::size_t>(bucket_of(ns))] += count;
+    auto const bucket = static_cast<std::size_t>(bucket_of(ns));
+    if (bucket >= buckets_.size()) buckets_.resize(bucket + 1);
+    buckets_[bucket] += count;
     count_ += count;
     max_ = std::max(max_, std::chrono::nanoseconds{ns});
 }
@@ -33,7 +35,7 @@ std::chrono::nanoseconds lag_histogram::percentile(double p) const {
     if (count_ == 0) return std::chrono::nanoseconds{0};
     auto const rank = static_cast<std::uint64_t>(std::ceil(p * double(count_)));
     std::uint64_t seen = 0;
-    for (int b = 0; b < k_buckets; ++b) {
+    for (int b = 0; b < static_cast<int>(buckets_.size()); ++b) {
         seen += buckets_[static_cast<std::size_t>(b)];
         if (seen >= std::max<std::uint64_t>(rank, 1))
             return std::min(std::chrono::nanoseconds{b == 0 ? 1 : upper_bound_of(b)}, max_);

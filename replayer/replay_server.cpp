@@ -355,6 +355,7 @@ net::awaitable<void> broadcast_timeline(std::shared_ptr<state> s) {
 net::awaitable<void> serve_connection(std::shared_ptr<state> s, std::shared_ptr<client_record> c, web::ws_connection ws) {
     auto connection = std::make_shared<replay_connection>(s->executor, std::move(ws), s->time);
     c->connection = connection;
+    s->clients[c->id] = c;
     connection->on_end = [timer = c->timer] { timer->cancel(); };
     connection->on_finished = [weak = std::weak_ptr<state>{s}] {
         if (auto s = weak.lock(); s && s->on_client_finished) s->on_client_finished();
@@ -400,7 +401,8 @@ replay_server::replay_server(net::any_io_executor executor, web::server_options 
         client->path = request.path;
         client->remote = request.remote_address;
         client->timer = std::make_shared<clock_timer>(s->executor, s->time);
-        s->clients[client->id] = client;
+        // Registered once its handshake is done (serve_connection): a
+        // malformed upgrade leaves nothing behind.
         decision.session = [s, client](web::ws_connection ws) { return serve_connection(s, client, std::move(ws)); };
         return decision;
     });

@@ -165,7 +165,8 @@ session_id import_session(archive& target, std::istream& in, std::string const& 
     line_reader header_reader{input_name, line_number};
     auto const header = header_reader.parse(line);
     auto const& format = header_reader.field(header, "dialpad_harness_session");
-    if (!format.is_number_integer() || format.get<int>() != k_jsonl_format_version)
+    // Read at full width: get<int>() would wrap 4294967297 to 1.
+    if (!format.is_number_integer() || format.get<std::int64_t>() != k_jsonl_format_version)
         header_reader.fail("not a session header of format version " + std::to_string(k_jsonl_format_version));
 
     auto const& s = header_reader.field(header, "session");

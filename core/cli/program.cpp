@@ -3,10 +3,29 @@
 #include "core/log/log.hpp"
 #include "core/version.hpp"
 
+#include <algorithm>
 #include <exception>
 #include <iostream>
 
+#include <sys/resource.h>
+
 namespace harness::cli {
+namespace {
+
+// The servers hold a descriptor per connection: the usual soft limit of
+// 1024 would stop them near a thousand clients though the hard limit allows
+// many more. Raised as far as the hard limit (and Linux's usual
+// fs.nr_open) allows; failing that, the limit stays as it was.
+void raise_open_file_limit() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+    auto const wanted = std::min<rlim_t>(limit.rlim_max, rlim_t{1} << 20);
+    if (limit.rlim_cur >= wanted) return;
+    limit.rlim_cur = wanted;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+}  // namespace
 
 void add_standard_options(option_parser& parser) {
     parser.flag("help", "Print this help and exit.")
@@ -44,6 +63,7 @@ int run_program(int argc, char const* const* argv, option_parser const& parser,
             config.format = *parsed;
         }
         configure_logging(config);
+        raise_open_file_limit();
         return body(args);
     } catch (usage_error const& e) {
         std::cerr << program << ": " << e.what() << " (see " << program << " --help)\n";

@@ -9,7 +9,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -18,7 +20,9 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/system/system_error.hpp>
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace harness::web {
@@ -53,6 +57,78 @@ bhttp::response<bhttp::string_body> to_beast(response const& in, unsigned versio
     return out;
 }
 
+using request_parser = bhttp::request_parser<bhttp::string_body>;
+
+// How reading one request ended: with a request to answer, with a failure
+// the server answers itself, or with nothing to answer (the client went
+// away, or stopped mid-request).
+struct read_outcome {
+    int failure_status = 0;
+    std::string failure_message;
+    bool end = false;
+};
+
+bool wants_continue(request_parser const& parser) {
+    return beast::iequals(parser.get()[bhttp::field::expect], "100-continue");
+}
+
+bhttp::response<bhttp::empty_body> continue_response(request_parser const& parser) {
+    return {bhttp::status::continue_, parser.get().version()};
+}
+
+// One client's bytes as a stream that ends where they do: serve_bytes()
+// reads them with Beast's synchronous read algorithms, which drive the
+// parser exactly as the asynchronous ones do on a socket.
+class bytes_stream {
+public:
+    explicit bytes_stream(std::string_view bytes) : rest_{bytes} {}
+    template <class MutableBuffers>
+    std::size_t read_some(MutableBuffers const& buffers, error_code& ec) {
+        if (rest_.empty()) {
+            ec = net::error::eof;
+            return 0;
+        }
+        ec = {};
+        auto const copied = net::buffer_copy(buffers, net::const_buffer{rest_.data(), rest_.size()});
+        rest_.remove_prefix(copied);
+        return copied;
+    }
+    template <class MutableBuffers>
+    std::size_t read_some(MutableBuffers const& buffers) {
+        error_code ec;
+        auto const copied = read_some(buffers, ec);
+        if (ec) throw boost::system::system_error{ec};
+        return copied;
+    }
+
+private:
+    std::string_view rest_;
+};
+
+// Where serve_bytes() writes: the bytes a socket would have carried.
+class string_sink {
+public:
+    explicit string_sink(std::string& out) : out_{out} {}
+    template <class ConstBuffers>
+    std::size_t write_some(ConstBuffers const& buffers, error_code& ec) {
+        ec = {};
+        std::size_t written = 0;
+        for (auto const buffer : beast::buffers_range_ref(buffers)) {
+            out_.append(static_cast<char const*>(buffer.data()), buffer.size());
+            written += buffer.size();
+        }
+        return written;
+    }
+    template <class ConstBuffers>
+    std::size_t write_some(ConstBuffers const& buffers) {
+        error_code ec;
+        return write_some(buffers, ec);
+    }
+
+private:
+    std::string& out_;
+};
+
 }  // namespace
 
 struct server::state {
@@ -74,9 +150,165 @@ struct server::state {
         return response::json(status, R"({"error":")" + message + "\"}");
     }
 
+    // What the server does with a request it has read (or failed to read):
+    // an answer, or a websocket session that takes the connection over.
+    struct reply {
+        response answer;
+        bool keep_alive = false;
+        unsigned version = 11;
+        std::function<net::awaitable<void>(ws_connection)> session;
+        bool handler_failed = false;
+    };
+
+    void limit(request_parser& parser) const;
+    read_outcome after_header(error_code const& ec, request_parser& parser) const;
+    read_outcome after_body(error_code const& ec, request_parser const& parser) const;
+    std::size_t body_limit_for(std::string_view target) const;
+    reply respond(request_parser& parser, read_outcome const& outcome, tcp::endpoint const& remote, std::uint64_t id);
+    std::optional<response> refuse_handshake(beast_request const& request) const;
+
+    // A connection that became a websocket, and the session to run on it.
+    struct upgraded {
+        ws_connection ws;
+        std::function<net::awaitable<void>(ws_connection)> session;
+    };
+    // Serves requests until the connection ends, or until it becomes a
+    // websocket: then returns it, so that the parser, the read buffer and
+    // this coroutine's frame are freed before its session runs (kilobytes
+    // per idle websocket, with thousands of them).
     template <class Stream>
-    net::awaitable<void> serve_requests(Stream& stream, tcp::endpoint remote, std::uint64_t id);
+    net::awaitable<std::optional<upgraded>> serve_requests(Stream& stream, tcp::endpoint remote,
+                                                           std::uint64_t id);
 };
+
+void server::state::limit(request_parser& parser) const {
+    parser.body_limit(std::max(options.body_limit, options.large_body_limit));  // until the path is known
+    parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+}
+
+std::size_t server::state::body_limit_for(std::string_view target) const {
+    bool const large = !options.large_body_prefix.empty() && target.starts_with(options.large_body_prefix);
+    return large ? options.large_body_limit : options.body_limit;
+}
+
+// After the header: a failure to answer, the end, or (nothing set) the body
+// to read, with the body limit of the request's path in place.
+read_outcome server::state::after_header(error_code const& ec, request_parser& parser) const {
+    read_outcome outcome;
+    if (ec == bhttp::error::body_limit) {  // Content-Length says too much already
+        outcome.failure_status = 413;
+        outcome.failure_message = "request body is larger than " +
+                                  std::to_string(std::max(options.body_limit, options.large_body_limit)) + " bytes";
+    } else if (ec == bhttp::error::header_limit) {
+        outcome.failure_status = 431;
+        outcome.failure_message = "request headers are too large";
+    } else if (ec) {
+        // Closed, timed out, or not HTTP at all. A client that sent
+        // garbage gets a 400; one that went away gets nothing.
+        if (is_normal_disconnect(ec) || ec == bhttp::error::partial_message) {
+            outcome.end = true;
+        } else {
+            outcome.failure_status = 400;
+            outcome.failure_message = "malformed HTTP request: " + ec.message();
+        }
+    } else {
+        auto const target = parser.get().target();
+        auto const body_limit = body_limit_for(std::string_view{target.data(), target.size()});
+        parser.body_limit(body_limit);
+        if (auto const length = parser.content_length(); length && *length > body_limit) {
+            outcome.failure_status = 413;
+            outcome.failure_message = "request body is larger than " + std::to_string(body_limit) + " bytes";
+        }
+    }
+    return outcome;
+}
+
+read_outcome server::state::after_body(error_code const& ec, request_parser const& parser) const {
+    read_outcome outcome;
+    if (ec == bhttp::error::body_limit) {
+        auto const target = parser.get().target();
+        outcome.failure_status = 413;
+        outcome.failure_message = "request body is larger than " +
+                                  std::to_string(body_limit_for(std::string_view{target.data(), target.size()})) +
+                                  " bytes";
+    } else if (ec) {
+        if (is_normal_disconnect(ec) || ec == bhttp::error::partial_message) {
+            outcome.end = true;
+        } else {
+            outcome.failure_status = 400;
+            outcome.failure_message = "malformed HTTP request body: " + ec.message();
+        }
+    }
+    return outcome;
+}
+
+// A websocket handshake RFC 6455 §4.2.1 refuses, answered before the
+// upgrade handler runs, so a malformed one has no effect there: no Host, a
+// Sec-WebSocket-Key that is not 16 bytes in base64 (Beast checks only that
+// one is there and not too long), a version other than 13 (426, naming 13).
+std::optional<response> server::state::refuse_handshake(beast_request const& request) const {
+    if (request.find(bhttp::field::host) == request.end())
+        return error(400, "the websocket handshake needs a Host header");
+    auto const key = request[bhttp::field::sec_websocket_key];
+    auto const base64 = [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+               c == '/';
+    };
+    if (key.size() != 24 || !std::all_of(key.begin(), key.begin() + 22, base64) || key.substr(22) != "==")
+        return error(400, "the websocket handshake needs a Sec-WebSocket-Key of 16 bytes in base64");
+    if (request[bhttp::field::sec_websocket_version] != "13") {
+        auto refusal = error(426, "only websocket version 13 is supported");
+        refusal.set_header("Sec-WebSocket-Version", "13");
+        return refusal;
+    }
+    return std::nullopt;
+}
+
+server::state::reply server::state::respond(request_parser& parser, read_outcome const& outcome,
+                                            tcp::endpoint const& remote, std::uint64_t id) {
+    reply r;
+    if (outcome.failure_status != 0) {
+        r.answer = error(outcome.failure_status, outcome.failure_message);
+        HLOG(debug, "http.bad_request")
+            .field("conn", id)
+            .field("status", outcome.failure_status)
+            .field("why", outcome.failure_message);
+        return r;
+    }
+    auto& beast_request = parser.get();
+    if (upgrade && boost::beast::websocket::is_upgrade(beast_request)) {
+        if (auto refusal = refuse_handshake(beast_request)) {
+            HLOG(debug, "http.bad_upgrade").field("conn", id).field("status", refusal->status);
+            r.answer = std::move(*refusal);
+            return r;
+        }
+        // As with requests: a handler that throws costs a 500, not the server.
+        try {
+            auto decision = upgrade(to_request(beast_request, remote));
+            if (!decision.refusal) {
+                r.session = std::move(decision.session);
+                return r;
+            }
+            r.answer = std::move(*decision.refusal);
+        } catch (std::exception const& e) {
+            HLOG(error, "http.upgrade_handler_failed").field("conn", id).field("error", e.what());
+            r.answer = error(500, "internal error");
+            r.handler_failed = true;
+        }
+        return r;
+    }
+    r.keep_alive = beast_request.keep_alive();
+    r.version = beast_request.version();
+    auto in = to_request(beast_request, remote);
+    try {
+        r.answer = handler(in);
+    } catch (std::exception const& e) {
+        HLOG(error, "http.handler_failed").field("conn", id).field("path", in.path).field("error", e.what());
+        r.answer = error(500, "internal error");
+        r.handler_failed = true;
+    }
+    return r;
+}
 
 namespace {
 
@@ -88,114 +320,78 @@ net::awaitable<void> accept_loop(std::shared_ptr<server::state> s);
 }  // namespace
 
 template <class Stream>
-net::awaitable<void> server::state::serve_requests(Stream& stream, tcp::endpoint remote, std::uint64_t id) {
+net::awaitable<std::optional<server::state::upgraded>> server::state::serve_requests(Stream& stream,
+                                                                                   tcp::endpoint remote,
+                                                                                   std::uint64_t id) {
     beast::flat_buffer buffer;
     auto& lowest = beast::get_lowest_layer(stream);
     for (;;) {
-        bhttp::request_parser<bhttp::string_body> parser;
-        parser.body_limit(std::max(options.body_limit, options.large_body_limit));  // until the path is known
-        parser.header_limit(static_cast<std::uint32_t>(options.header_limit));
+        request_parser parser;
+        limit(parser);
         lowest.expires_after(options.request_timeout);
-
-        int failure_status = 0;
-        std::string failure_message;
         auto [header_ec, header_bytes] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
         (void)header_bytes;
-        if (header_ec == bhttp::error::body_limit) {  // Content-Length says too much already
-            failure_status = 413;
-            failure_message = "request body is larger than " +
-                              std::to_string(std::max(options.body_limit, options.large_body_limit)) + " bytes";
-        } else if (header_ec == bhttp::error::header_limit) {
-            failure_status = 431;
-            failure_message = "request headers are too large";
-        } else if (header_ec) {
-            // Closed, timed out, or not HTTP at all. A client that sent
-            // garbage gets a 400; one that went away gets nothing.
-            if (is_normal_disconnect(header_ec) || header_ec == bhttp::error::partial_message) co_return;
-            failure_status = 400;
-            failure_message = "malformed HTTP request: " + header_ec.message();
-        } else {
-            auto const length = parser.content_length();
-            auto const target = parser.get().target();
-            bool const large = !options.large_body_prefix.empty() &&
-                               std::string_view{target.data(), target.size()}.starts_with(options.large_body_prefix);
-            auto const body_limit = large ? options.large_body_limit : options.body_limit;
-            parser.body_limit(body_limit);
-            if (length && *length > body_limit) {
-                failure_status = 413;
-                failure_message = "request body is larger than " + std::to_string(body_limit) + " bytes";
-            } else {
-                auto const expect = parser.get()[bhttp::field::expect];
-                if (beast::iequals(expect, "100-continue")) {
-                    bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
-                    auto [continue_ec, continue_bytes] = co_await bhttp::async_write(stream, go_on, use_tuple);
-                    (void)continue_bytes;
-                    if (continue_ec) co_return;
-                }
-                // Beast reads into the buffer's spare capacity (at least 512
-                // bytes): without room, a large body arrives in hundreds of
-                // small reads, each a syscall and a timer update.
-                constexpr std::size_t k_body_read_size = 64 * 1024;
-                if (length && *length > buffer.capacity() - buffer.size())
-                    buffer.reserve(buffer.size() + std::min<std::uint64_t>(*length, k_body_read_size));
-                auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-                (void)body_bytes;
-                if (body_ec == bhttp::error::body_limit) {
-                    failure_status = 413;
-                    failure_message = "request body is larger than " + std::to_string(body_limit) + " bytes";
-                } else if (body_ec) {
-                    if (is_normal_disconnect(body_ec) || body_ec == bhttp::error::partial_message) co_return;
-                    failure_status = 400;
-                    failure_message = "malformed HTTP request body: " + body_ec.message();
-                }
+        auto outcome = after_header(header_ec, parser);
+        if (outcome.end) co_return std::nullopt;
+        if (outcome.failure_status == 0) {
+            if (wants_continue(parser)) {
+                auto go_on = continue_response(parser);
+                auto [continue_ec, continue_bytes] = co_await bhttp::async_write(stream, go_on, use_tuple);
+                (void)continue_bytes;
+                if (continue_ec) co_return std::nullopt;
             }
+            // Beast reads into the buffer's spare capacity (at least 512
+            // bytes): without room, a large body arrives in hundreds of
+            // small reads, each a syscall and a timer update.
+            constexpr std::size_t k_body_read_size = 64 * 1024;
+            auto const length = parser.content_length();
+            if (length && *length > buffer.capacity() - buffer.size())
+                buffer.reserve(buffer.size() + std::min<std::uint64_t>(*length, k_body_read_size));
+            auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
+            (void)body_bytes;
+            outcome = after_body(body_ec, parser);
+            if (outcome.end) co_return std::nullopt;
         }
 
-        response answer;
-        bool keep_alive = false;
-        unsigned version = 11;
-        if (failure_status != 0) {
-            answer = error(failure_status, failure_message);
-            HLOG(debug, "http.bad_request").field("conn", id).field("status", failure_status).field("why", failure_message);
-        } else if (upgrade && boost::beast::websocket::is_upgrade(parser.get())) {
-            auto decision = upgrade(to_request(parser.get(), remote));
-            if (!decision.refusal) {
-                // The connection becomes a websocket: hand the stream over
-                // and let the session own it until the end.
-                // The stream moves into the websocket: until the handshake is
-                // done, stop() can only leave a note, acted on right after.
-                auto stop_requested = std::make_shared<bool>(false);
-                closers[id] = [stop_requested] { *stop_requested = true; };
-                auto ws = co_await accept_websocket(std::move(stream), parser.release(), remote.address().to_string());
-                if (*stop_requested || stopped) {
-                    ws.abort();
-                    co_return;
-                }
-                closers[id] = ws.aborter();
-                co_await decision.session(std::move(ws));
-                co_return;
-            }
-            answer = std::move(*decision.refusal);
-        } else {
-            auto& beast_request = parser.get();
-            keep_alive = beast_request.keep_alive();
-            version = beast_request.version();
-            auto in = to_request(beast_request, remote);
+        auto reply = respond(parser, outcome, remote, id);
+        if (reply.session) {
+            // The connection becomes a websocket: hand the stream over
+            // and let the session own it until the end.
+            // The stream moves into the websocket: until the handshake is
+            // done, stop() can only leave a note, acted on right after.
+            auto stop_requested = std::make_shared<bool>(false);
+            closers[id] = [stop_requested] { *stop_requested = true; };
+            std::optional<ws_connection> ws;
+            std::string refused;
             try {
-                answer = handler(in);
-            } catch (std::exception const& e) {
-                HLOG(error, "http.handler_failed").field("conn", id).field("path", in.path).field("error", e.what());
-                answer = error(500, "internal error");
+                auto handshake = accept_websocket(std::move(stream), parser.release(), remote.address().to_string());
+                ws.emplace(co_await std::move(handshake));
+            } catch (boost::system::system_error const& e) {
+                // Beast refused what refuse_handshake() lets through, with an
+                // answer, or the client went away: the connection is closed,
+                // a client's doing, not an error of ours.
+                refused = e.what();
             }
+            if (!ws) {
+                HLOG(debug, "http.upgrade_failed").field("conn", id).field("error", refused);
+                co_return std::nullopt;
+            }
+            if (*stop_requested || stopped) {
+                ws->abort();
+                co_return std::nullopt;
+            }
+            closers[id] = ws->aborter();
+            co_return upgraded{std::move(*ws), std::move(reply.session)};
         }
-        auto out = to_beast(answer, version, keep_alive);
+        auto out = to_beast(reply.answer, reply.version, reply.keep_alive);
         lowest.expires_after(options.request_timeout);
         auto [write_ec, written] = co_await bhttp::async_write(stream, out, use_tuple);
         (void)written;
-        if (write_ec || !keep_alive) break;
+        if (write_ec || !reply.keep_alive) break;
     }
     error_code ignored;
     lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_return std::nullopt;
 }
 
 namespace {
@@ -213,7 +409,8 @@ net::awaitable<void> serve_connection(std::shared_ptr<server::state> s, tcp::soc
     if (!s->tls) {
         beast::tcp_stream stream{std::move(socket)};
         s->closers[id] = [&stream] { stream.socket().close(); };
-        co_await s->serve_requests(stream, remote, id);
+        auto upgrade = co_await s->serve_requests(stream, remote, id);
+        if (upgrade) co_await upgrade->session(std::move(upgrade->ws));
         co_return;
     }
     beast::ssl_stream<beast::tcp_stream> secure{beast::tcp_stream{std::move(socket)}, *s->tls};
@@ -224,10 +421,17 @@ net::awaitable<void> serve_connection(std::shared_ptr<server::state> s, tcp::soc
         HLOG(debug, "http.tls_handshake_failed").field("conn", id).field("error", ec.message());
         co_return;
     }
-    co_await s->serve_requests(secure, remote, id);
+    auto upgrade = co_await s->serve_requests(secure, remote, id);
+    if (upgrade) co_await upgrade->session(std::move(upgrade->ws));
 }
 
 net::awaitable<void> accept_loop(std::shared_ptr<server::state> s) {
+    // After a failed accept, how long to wait before the next: the refused
+    // connection stays queued, so accepting again at once would spin the
+    // loop (and the log) at full speed until some descriptor is freed.
+    constexpr auto k_accept_retry = std::chrono::milliseconds{50};
+    net::steady_timer pause{s->executor};
+    std::uint64_t failures = 0;  // in a row; only the first is logged
     for (;;) {
         auto [ec, socket] = co_await s->acceptor->async_accept(use_tuple);
         if (s->stopped) co_return;
@@ -235,8 +439,16 @@ net::awaitable<void> accept_loop(std::shared_ptr<server::state> s) {
             if (ec == net::error::operation_aborted) co_return;
             // Out of descriptors and the like: keep serving the connections
             // we have; the next accept may succeed once some close.
-            HLOG(warn, "http.accept_failed").field("error", ec.message());
+            if (failures++ == 0) HLOG(warn, "http.accept_failed").field("error", ec.message());
+            pause.expires_after(k_accept_retry);
+            auto [pause_ec] = co_await pause.async_wait(use_tuple);
+            (void)pause_ec;
+            if (s->stopped) co_return;
             continue;
+        }
+        if (failures > 0) {
+            HLOG(info, "http.accept_recovered").field("failed_attempts", failures);
+            failures = 0;
         }
         if (s->closers.size() >= s->options.max_connections) {
             HLOG(warn, "http.too_many_connections").field("limit", s->options.max_connections);
@@ -296,6 +508,46 @@ void server::on_upgrade(upgrade_handler handler) { state_->upgrade = std::move(h
 std::uint16_t server::port() const { return state_->port; }
 bool server::uses_tls() const { return state_->tls.has_value(); }
 std::size_t server::open_connections() const { return state_->closers.size(); }
+
+server::offline_exchange server::serve_bytes(std::string_view bytes, std::string const& remote_address,
+                                             std::function<void()> const& between_requests) {
+    auto& s = *state_;
+    offline_exchange result;
+    tcp::endpoint const remote{net::ip::make_address(remote_address), 0};
+    auto const id = s.next_connection++;
+    bytes_stream client{bytes};
+    string_sink sink{result.written};
+    beast::flat_buffer buffer;
+    for (;;) {
+        request_parser parser;
+        s.limit(parser);
+        error_code ec;
+        bhttp::read_header(client, buffer, parser, ec);
+        auto outcome = s.after_header(ec, parser);
+        if (outcome.end) break;
+        if (outcome.failure_status == 0) {
+            if (wants_continue(parser)) {
+                auto go_on = continue_response(parser);
+                bhttp::write(sink, go_on, ec);
+            }
+            bhttp::read(client, buffer, parser, ec);
+            outcome = s.after_body(ec, parser);
+            if (outcome.end) break;
+        }
+        auto reply = s.respond(parser, outcome, remote, id);
+        if (reply.handler_failed) ++result.handler_failures;
+        if (reply.session) {
+            result.upgraded = true;
+            break;
+        }
+        auto out = to_beast(reply.answer, reply.version, reply.keep_alive);
+        bhttp::write(sink, out, ec);
+        ++result.answered;
+        if (!reply.keep_alive) break;
+        if (between_requests) between_requests();
+    }
+    return result;
+}
 
 void server::stop() {
     auto& s = *state_;

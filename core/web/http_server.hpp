@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace harness::web {
 
@@ -72,6 +73,23 @@ public:
     // Stops accepting and closes every open connection.
     void stop();
     std::size_t open_connections() const;
+
+    // What serve_bytes() did with one client's bytes.
+    struct offline_exchange {
+        std::string written;               // every byte the server wrote back, in order
+        std::size_t answered = 0;          // responses written
+        bool upgraded = false;             // it went on as a websocket (the session is not run)
+        std::size_t handler_failures = 0;  // handlers that threw (each answered 500 and logged)
+    };
+    // Serves `bytes` as one client's whole side of a connection, without a
+    // socket: each request is read, limited and answered by the code that
+    // serves a socket, until the server would close the connection or hand
+    // it to a websocket session. After each answer, where a connection
+    // would wait on its socket and let other work run, `between_requests`
+    // is called (to run the executor's ready handlers). For tests and
+    // fuzzing; needs no start().
+    offline_exchange serve_bytes(std::string_view bytes, std::string const& remote_address = "127.0.0.1",
+                                 std::function<void()> const& between_requests = {});
 
     struct state;  // the implementation's; opaque here
 

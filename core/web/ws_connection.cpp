@@ -14,6 +14,7 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <tuple>
 #include <type_traits>
 #include <openssl/ssl.h>
@@ -48,6 +49,10 @@ constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 // In encoded mode clients only send pings, closes and the odd message the
 // server ignores: anything larger is refused rather than buffered.
 constexpr std::size_t k_encoded_mode_client_frame_max = 1u << 20;
+// The least an encoded-mode read asks for (a ping or a close fits); the
+// buffer grows geometrically for a larger frame and is let go once empty
+// and larger than this, so thousands of idle clients hold next to nothing.
+constexpr std::size_t k_encoded_mode_read_size = 512;
 
 // What a close frame from the peer says: its code and reason, if any.
 void record_close(close_status& peer, std::string const& payload) {
@@ -134,6 +139,8 @@ struct stream_impl final : ws_connection::impl {
             auto parsed = parse_client_frame(std::string_view{data, buffer.size()}, k_encoded_mode_client_frame_max);
             if (parsed.outcome == client_frame_parse::status::frame) {
                 buffer.consume(parsed.consumed);
+                if (buffer.size() == 0 && buffer.capacity() > k_encoded_mode_read_size)
+                    buffer.shrink_to_fit();
                 if (parsed.frame.opcode == ws_opcode::close) {
                     record_close(peer, parsed.frame.payload);
                     ended = true;
@@ -148,26 +155,42 @@ struct stream_impl final : ws_connection::impl {
                 client_frame close{ws_opcode::close, true, close_payload(parsed.close_code, parsed.message)};
                 co_return close;
             }
-            auto [ec, size] = co_await read_some(buffer.prepare(64u << 10));
+            auto [ec, size] = co_await read_some();
             if (ec) {
                 ended = true;
                 peer.abrupt = true;
                 co_return std::nullopt;
             }
-            buffer.commit(size);
         }
     }
 
-    // Reads what has arrived, from the socket itself on plain connections
-    // (see write_encoded).
-    net::awaitable<std::tuple<error_code, std::size_t>> read_some(net::mutable_buffer into) {
+    // Reads what has arrived into `buffer`, from the socket itself on plain
+    // connections (see write_encoded). A plain connection waits for bytes
+    // before it takes any buffer, and then takes room for what is there.
+    net::awaitable<std::tuple<error_code, std::size_t>> read_some() {
+        auto const room = [this](std::size_t wanted) {
+            wanted = std::min<std::size_t>(wanted, 64u << 10);
+            auto const spare = buffer.capacity() - buffer.size();
+            return buffer.prepare(std::max({wanted, k_encoded_mode_read_size, spare}));
+        };
+        error_code ec;
+        std::size_t size = 0;
         if constexpr (std::is_same_v<Next, beast::tcp_stream>) {
-            auto result = co_await beast::get_lowest_layer(ws).socket().async_read_some(into, use_tuple);
-            co_return result;
+            auto& socket = beast::get_lowest_layer(ws).socket();
+            auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, use_tuple);
+            if (wait_ec) co_return std::tuple{wait_ec, std::size_t{0}};
+            error_code available_ec;
+            auto const available = socket.available(available_ec);
+            auto [read_ec, read] = co_await socket.async_read_some(room(available), use_tuple);
+            ec = read_ec;
+            size = read;
         } else {
-            auto result = co_await ws.next_layer().async_read_some(into, use_tuple);
-            co_return result;
+            auto [read_ec, read] = co_await ws.next_layer().async_read_some(room(0), use_tuple);
+            ec = read_ec;
+            size = read;
         }
+        if (!ec) buffer.commit(size);
+        co_return std::tuple{ec, size};
     }
 
     websocket::stream<Next> ws;

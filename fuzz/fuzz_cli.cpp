@@ -1,0 +1,156 @@
+// Command lines (core/cli/option_parser) and the value parsers the programs
+// apply to them: durations (core/cli/duration_text), --subscribe
+// (recorder/subscription_spec), --api-key, --replay-speed/--speed,
+// --redact-rules, --log-level/--log-format and --filter.
+//
+// Input: the first line names the program whose option table is used
+// (dialpad-mock, dialpad-record or dialpad-replay; anything else picks one
+// by length), each further line is one argument. The tables mirror the
+// programs' (built inside each main(), so not reachable from here): the
+// same names, kinds and positional limits, which is what the parser acts
+// on. A bad command line is refused with usage_error and a message (the
+// programs' exit 2); the value parsers refuse with their documented
+// exception or nullopt. Anything else is a finding.
+
+#include "core/cli/duration_text.hpp"
+#include "core/cli/option_parser.hpp"
+#include "core/cli/program.hpp"
+#include "core/log/log.hpp"
+#include "core/redact/redactor.hpp"
+#include "fuzz/fuzz_support.hpp"
+#include "mockserver/api_keys.hpp"
+#include "mockserver/mock_replay.hpp"
+#include "recorder/subscription_spec.hpp"
+#include "replayer/filter_expression.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <stdexcept>
+
+using namespace harness;
+
+namespace {
+
+enum class kind { flag, value, repeated };
+struct option_spec {
+    kind what;
+    char const* name;
+};
+
+cli::option_parser make_parser(char const* program, std::initializer_list<option_spec> options,
+                               std::size_t positional_max) {
+    cli::option_parser parser{program, "[options]", "fuzzing"};
+    for (auto const& o : options) {
+        if (o.what == kind::flag) parser.flag(o.name, "help");
+        else if (o.what == kind::value) parser.value(o.name, "VALUE", "help", "default");
+        else parser.repeated(o.name, "VALUE", "help");
+    }
+    if (positional_max > 0) parser.positional("ARGUMENTS", "help", positional_max);
+    cli::add_standard_options(parser);
+    return parser;
+}
+
+std::array<cli::option_parser, 3> const& parsers() {
+    using enum kind;
+    static std::array<cli::option_parser, 3> const tables{
+        make_parser("dialpad-mock",
+                    {{value, "host"}, {value, "port"}, {repeated, "api-key"}, {value, "public-url"},
+                     {value, "tls-cert"}, {value, "tls-key"}, {value, "rate-limits"}, {value, "bad-token"},
+                     {value, "connection-ttl"}, {value, "hour-cut"}, {value, "fanout"}, {value, "queue-limit"},
+                     {value, "clock"}, {value, "seed"}, {value, "time-scale"}, {value, "fixtures"},
+                     {value, "guide"}, {value, "replay"}, {value, "replay-speed"}, {value, "replay-max-gap"},
+                     {flag, "replay-rebase-time"}},
+                    0),
+        make_parser("dialpad-record",
+                    {{value, "out"}, {value, "api-base"}, {value, "api-key-file"}, {value, "session-name"},
+                     {flag, "create"}, {value, "websocket-id"}, {value, "url"}, {value, "secret"},
+                     {repeated, "subscribe"}, {value, "duration"}, {value, "max-events"},
+                     {value, "durability-window"}, {flag, "redact"}, {value, "redact-rules"}, {flag, "insecure"},
+                     {value, "ca-file"}, {value, "refresh-lead"}, {value, "overlap"}, {value, "connection-ttl"},
+                     {value, "clock"}, {value, "time-scale"}},
+                    0),
+        make_parser("dialpad-replay",
+                    {{value, "session"}, {value, "output"}, {value, "secret"}, {value, "redact-rules"},
+                     {value, "host"}, {value, "port"}, {value, "speed"}, {value, "max-gap"}, {value, "loop"},
+                     {value, "require-token"}, {value, "report"}, {value, "exit-after"}, {value, "wait-clients"},
+                     {flag, "rebase-time"}, {value, "sign-secret"}, {value, "mode"}, {repeated, "filter"},
+                     {flag, "replay-closes"}, {value, "client-queue"}},
+                    3),
+    };
+    return tables;
+}
+
+void check_duration(std::string const& text) {
+    auto const duration = cli::parse_duration(text);
+    if (duration && duration->count() < 0) fuzz::finding("a duration came out negative");
+}
+
+void check_subscription(std::string const& text) {
+    try {
+        auto const spec = recorder::parse_subscription_spec(text);
+        auto const body = nlohmann::json::parse("{" + spec.body_json + "}", nullptr, false);
+        if (!body.is_object()) fuzz::finding("a --subscribe body is not the inside of a JSON object");
+    } catch (cli::usage_error const& e) {
+        if (std::string_view{e.what()}.empty()) fuzz::finding("a refused --subscribe has no message");
+    }
+}
+
+void check_values(cli::parsed_args const& args) {
+    for (auto const* name : {"duration", "durability-window", "refresh-lead", "overlap", "replay-max-gap", "max-gap"})
+        if (auto const text = args.value(name)) check_duration(*text);
+    // The recorder's --connection-ttl is a duration; the mock's is seconds.
+    if (auto const text = args.value("connection-ttl")) check_duration(*text);
+    for (auto const& spec : args.values("subscribe")) check_subscription(spec);
+    for (auto const& spec : args.values("api-key")) {
+        try {
+            auto const key = mock::api_keys::parse(spec);
+            if (key.key.empty() || key.company.empty()) fuzz::finding("an --api-key without key or company passed");
+        } catch (std::invalid_argument const&) {
+        }
+    }
+    for (auto const* name : {"replay-speed", "speed"}) {
+        if (auto const text = args.value(name)) {
+            try {
+                auto const speed = mock::parse_replay_speed(*text);
+                if (speed && !(*speed > 0)) fuzz::finding("a speed of 0 or less passed");
+            } catch (mock::replay_error const&) {
+            }
+        }
+    }
+    if (auto const text = args.value("redact-rules")) (void)redact::parse_redact_rules(*text);
+    if (auto const text = args.value("log-level")) (void)parse_log_level(*text);
+    if (auto const text = args.value("log-format")) (void)parse_log_format(*text);
+    try {
+        (void)replayer::parse_filter_expressions(args.values("filter"));
+    } catch (std::invalid_argument const&) {
+    }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(std::uint8_t const* data, std::size_t size) {
+    auto lines = fuzz::lines_of(fuzz::as_text(data, size));
+    std::size_t table = size % 3;
+    if (!lines.empty()) {
+        for (std::size_t i = 0; i < parsers().size(); ++i)
+            if (lines.front() == parsers()[i].program()) table = i;
+        lines.erase(lines.begin());
+    }
+    auto const& parser = parsers()[table];
+    std::vector<char const*> argv;
+    for (auto const& line : lines) {
+        // dialpad-replay's one short option, rewritten before parsing as its main() does.
+        argv.push_back(table == 2 && line == "-o" ? "--output" : line.c_str());
+    }
+    cli::parsed_args args;
+    try {
+        args = parser.parse(argv);
+    } catch (cli::usage_error const& e) {
+        if (std::string_view{e.what()}.empty()) fuzz::finding("a usage error without a message");
+        return 0;
+    }
+    if (args.has("help") && parser.help().empty()) fuzz::finding("empty --help");
+    check_values(args);
+    return 0;
+}
