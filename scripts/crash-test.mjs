@@ -1,0 +1,364 @@
+// scripts/crash-test: dialpad-record killed with SIGKILL at random moments of
+// a steady burst; after each kill the archive must open, pass its integrity
+// checks, have lost no more than the durability window, and still serve.
+//
+// Usage: scripts/crash-test [--rounds 100] [--seed S] [--rate 5000]
+//          [--durability-window-ms 100] [--slack-ms 100] [--max-kill-ms 2000] [--keep DIR]
+//
+// One dialpad-mock (port 0, its default key dev-key, which the recorder gets
+// from DIALPAD_API_KEY only) and ONE archive for the whole run: each round
+// starts a new recorder on the same file, so every round after the first
+// opens an archive a SIGKILL left behind (hot WAL, a session with no end) and
+// adds its session to it; round R's session is the R-th. Each round:
+//
+//  1. POST /__admin/reset (the previous websocket and the delivery journal go),
+//     start `dialpad-record --create --subscribe call:all
+//     --durability-window 100ms`, wait until the mock lists its connection;
+//  2. inject a steady burst through POST /__admin/events batches, every 10 ms
+//     (--rate events/s, each event's text a function of its global sequence
+//     number: tests/e2e/node/soak_events.mjs), and SIGKILL the recorder at a
+//     moment drawn uniformly from [0, --max-kill-ms] after the burst began
+//     (a seeded RNG: --seed reproduces the moments);
+//  3. `dialpad-replay verify ARCHIVE` exits 0 and says "integrity ok", and
+//     sqlite3's PRAGMA integrity_check says "ok";
+//  4. the round's events in the archive are exactly a prefix of what the mock
+//     wrote to the recorder's connection (GET /__admin/deliveries): same order,
+//     no duplicates, nothing foreign, every byte as injected; the lost tail
+//     must have been injected no earlier than kill - window - slack (the
+//     "loss horizon", kill time minus the injection time of the oldest lost
+//     event, is at most window + slack). The slack covers what is not the
+//     window: the admin POST and the mock's write, the recorder's read, and
+//     the commit's own duration on a shared 2-core machine;
+//  5. `dialpad-replay serve ARCHIVE --session R --speed max --port 0
+//     --exit-after 1` serves the session to a Node.js client
+//     (tests/e2e/node/replay_consumer.mjs), which must receive as many frames
+//     as the archive holds for the session, with the same SHA-256 digest.
+//
+// The summary gives the rounds, the kill moments' distribution, the most
+// events lost and the loss horizon against the bound, and the times.
+// Exit 0 when every round passed, 1 otherwise, 2 on a bad command line.
+// Every process is stopped and the scratch directory removed on any exit.
+
+import { createHash, randomInt } from 'node:crypto';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { soakEventText, soakSeqOf } from '../tests/e2e/node/soak_events.mjs';
+import * as s from '../tests/e2e/node/script_support.mjs';
+
+s.setName('crash-test');
+
+let options;
+try {
+    ({ values: options } = parseArgs({
+        options: {
+            rounds: { type: 'string', default: '100' },
+            seed: { type: 'string' },
+            rate: { type: 'string', default: '5000' },
+            'durability-window-ms': { type: 'string', default: '100' },
+            'slack-ms': { type: 'string', default: '100' },
+            'max-kill-ms': { type: 'string', default: '2000' },
+            keep: { type: 'string' },
+            help: { type: 'boolean', short: 'h' },
+        },
+        strict: true,
+        allowPositionals: false,
+    }));
+} catch (e) {
+    s.usage(`${e.message} (see --help)`);
+}
+if (options.help) {
+    process.stdout.write(
+        'usage: scripts/crash-test [--rounds 100] [--seed S] [--rate 5000] [--durability-window-ms 100]\n' +
+            '                         [--slack-ms 100] [--max-kill-ms 2000] [--keep DIR]\n',
+    );
+    process.exit(0);
+}
+const int = (name, min) => {
+    const v = Number(options[name]);
+    if (!Number.isInteger(v) || v < min) s.usage(`--${name} must be an integer >= ${min}`);
+    return v;
+};
+const rounds = int('rounds', 1);
+const rate = int('rate', 1);
+const windowMs = int('durability-window-ms', 0);
+const slackMs = int('slack-ms', 0);
+const maxKillMs = int('max-kill-ms', 1);
+const seed = options.seed === undefined ? randomInt(1, 2 ** 31 - 1) : Number(options.seed);
+if (!Number.isInteger(seed) || seed < 0) s.usage('--seed must be a non-negative integer');
+let keep = null;
+if (options.keep) {
+    keep = resolve(options.keep);
+    try {
+        mkdirSync(keep, { recursive: true });
+    } catch (e) {
+        s.usage(`cannot write to ${keep}: ${e.message}`);
+    }
+}
+
+const bin = s.programs();
+const tmp = s.makeScratch('crash-test');
+const archive = join(tmp, 'crash.db');
+const random = s.rng(seed);
+const API_KEY = 'dev-key'; // the mock's default key: nothing on any command line
+const TICK_MS = 10;
+
+for (const tool of ['sqlite3']) {
+    const r = await s.run('sh', ['-c', `command -v ${tool}`], 5000);
+    if (r.code !== 0) s.die(`${tool} is not installed: run 'bash scripts/setup'`);
+}
+
+console.log(
+    `crash-test: ${rounds} rounds, seed ${seed} (rerun with --seed ${seed}); ${rate} events/s in ${TICK_MS}-ms batches; ` +
+        `SIGKILL uniformly in [0, ${maxKillMs}] ms into the burst; durability window ${windowMs} ms, slack ${slackMs} ms`,
+);
+const started = performance.now();
+
+// --- The mock -------------------------------------------------------------------
+const mockErr = openSync(join(tmp, 'mock.err'), 'w');
+const mock = s.start(bin.mock, ['--port', '0', '--log-level', 'warn'], { stderr: mockErr });
+const ready = await s.readyLine(mock, 'dialpad-mock', 10000, join(tmp, 'mock.err'));
+const admin = ready.admin;
+const httpBase = ready.http;
+
+// --- Helpers ----------------------------------------------------------------------
+async function sqlite(sql, json = false) {
+    const r = await s.run('sqlite3', json ? ['-json', archive, sql] : [archive, sql], 60000);
+    if (r.code !== 0) return { error: `sqlite3 exited ${r.code ?? r.signal}: ${r.stderr.trim()}` };
+    return { out: r.stdout };
+}
+
+const batchBody = (first, count) => {
+    const parts = [];
+    for (let seq = first; seq < first + count; seq++) parts.push(`{"type":"call","raw":${JSON.stringify(soakEventText(seq))}}`);
+    return `{"events":[${parts.join(',')}]}`;
+};
+
+let nextSeq = 1; // the mock numbers the events it routes 1, 2, ... in the same order
+const results = [];
+
+async function round(r) {
+    const t = { start: performance.now() };
+    const problems = [];
+    await s.http('POST', `${admin}/reset`, {});
+    const recErrPath = join(tmp, 'record.err');
+    const recErr = openSync(recErrPath, 'w');
+    const recorder = s.start(
+        bin.record,
+        [
+            '--create', '--subscribe', 'call:all', '--api-base', httpBase, '--out', archive,
+            '--session-name', `crash-${r}`, '--durability-window', `${windowMs}ms`, '--log-level', 'info',
+        ],
+        { env: { DIALPAD_API_KEY: API_KEY }, stdout: 'ignore', stderr: recErr },
+    );
+    closeSync(recErr);
+
+    // 1. Wait for its connection.
+    let connection = null;
+    for (const deadline = performance.now() + 10000; performance.now() < deadline; ) {
+        const listing = await s.http('GET', `${admin}/connections`);
+        if (listing.connections?.length) {
+            connection = listing.connections[0].id;
+            break;
+        }
+        if (recorder.exitState) s.die(`round ${r}: dialpad-record ended before it connected (${JSON.stringify(recorder.exitState)})${s.tailOf(recErrPath)}`);
+        await s.sleep(10);
+    }
+    if (connection === null) s.die(`round ${r}: dialpad-record did not connect within 10 s${s.tailOf(recErrPath)}`);
+    t.connected = performance.now();
+
+    // 2. The burst, and the kill.
+    const killAfter = random() * maxKillMs;
+    const firstSeq = nextSeq;
+    const batches = [];
+    let killed = false;
+    let tKill = 0;
+    let injectedAtKill = 0;
+    const t0 = performance.now();
+    const killTimer = setTimeout(() => {
+        tKill = performance.now();
+        process.kill(recorder.pid, 'SIGKILL');
+        killed = true;
+        injectedAtKill = nextSeq - firstSeq;
+    }, killAfter);
+    while (!killed) {
+        const due = Math.floor(((performance.now() - t0) * rate) / 1000);
+        const count = Math.min(firstSeq + due - nextSeq, 5000);
+        if (count > 0) {
+            const body = batchBody(nextSeq, count);
+            const tSent = performance.now();
+            const answer = await s.http('POST', `${admin}/events`, body);
+            if (answer.events !== count) s.die(`round ${r}: POST /__admin/events took ${answer.events} of ${count} events`);
+            batches.push({ first: nextSeq, count, tSent, tDone: performance.now() });
+            nextSeq += count;
+        }
+        await s.sleep(TICK_MS);
+    }
+    clearTimeout(killTimer);
+    const exit = await s.waitExit(recorder, 5000);
+    if (!exit) s.die(`round ${r}: dialpad-record still running 5 s after SIGKILL`);
+    if (exit.signal !== 'SIGKILL') problems.push(`dialpad-record ended with ${JSON.stringify(exit)} before the kill`);
+    t.killed = performance.now();
+    const injected = nextSeq - firstSeq;
+
+    // What the mock wrote to the recorder's connection(s), in order.
+    const journal = await s.http('GET', `${admin}/deliveries`, undefined, { timeoutMs: 30000 });
+    const delivered = (journal.deliveries ?? []).sort((a, b) => a.seq - b.seq);
+    const connections = new Set(delivered.map((d) => d.connection));
+    const deliveredIds = delivered.map((d) => d.event);
+
+    // 3. verify, and SQLite's own check.
+    const verify = await s.run(bin.replay, ['verify', archive], 120000);
+    const verifyOk = verify.code === 0 && /integrity ok/.test(verify.stdout + verify.stderr);
+    if (!verifyOk) problems.push(`dialpad-replay verify exited ${verify.code ?? verify.signal}: ${(verify.stdout + verify.stderr).trim().slice(0, 300)}`);
+    const integrity = await sqlite('PRAGMA integrity_check');
+    const integrityOk = integrity.out?.trim() === 'ok';
+    if (!integrityOk) problems.push(`PRAGMA integrity_check: ${(integrity.out ?? integrity.error).trim().slice(0, 300)}`);
+    t.checked = performance.now();
+
+    // 4. The archive against the journal.
+    const sessionRows = await sqlite(`select id, name from sessions order by id`, true);
+    if (sessionRows.error) s.die(`round ${r}: ${sessionRows.error}`);
+    const sessions = sessionRows.out.trim() ? JSON.parse(sessionRows.out) : [];
+    const session = sessions.find((x) => x.name === `crash-${r}`);
+    let archived = [];
+    let served = [];
+    if (!session) {
+        problems.push(`no session crash-${r} in the archive (${sessions.length} sessions)`);
+    } else {
+        if (sessions.length !== r) problems.push(`${sessions.length} sessions in the archive after ${r} rounds`);
+        const rows = await sqlite(`select kind, text from frames where session_id = ${session.id} and kind in ('event','control') order by id`, true);
+        if (rows.error) s.die(`round ${r}: ${rows.error}`);
+        served = rows.out.trim() ? JSON.parse(rows.out) : [];
+        archived = served.filter((f) => f.kind === 'event').map((f) => f.text);
+    }
+    let prefixOk = archived.length <= deliveredIds.length;
+    for (let i = 0; i < archived.length; i++) {
+        const seq = soakSeqOf(archived[i]);
+        if (seq !== deliveredIds[i] || archived[i] !== soakEventText(seq)) {
+            prefixOk = false;
+            problems.push(`archived event ${i + 1} is ${archived[i].slice(0, 40)}..., the mock's delivery ${i + 1} was event ${deliveredIds[i]}`);
+            break;
+        }
+    }
+    if (archived.length > deliveredIds.length) problems.push(`the archive holds ${archived.length} events, the mock delivered ${deliveredIds.length}`);
+    const lost = Math.max(0, deliveredIds.length - archived.length);
+    const sentAt = (seq) => {
+        for (const b of batches) if (seq >= b.first && seq < b.first + b.count) return b.tSent;
+        return Infinity;
+    };
+    const horizon = lost > 0 ? tKill - sentAt(deliveredIds[archived.length]) : null;
+    if (horizon !== null && horizon > windowMs + slackMs)
+        problems.push(`lost ${lost} events, the oldest injected ${horizon.toFixed(1)} ms before the kill (bound ${windowMs} + ${slackMs} ms)`);
+    // Of the lost, those injected before the kill (the rest were written to
+    // the socket of a process already gone).
+    let lostBeforeKill = 0;
+    for (let i = archived.length; i < deliveredIds.length; i++) if (sentAt(deliveredIds[i]) < tKill) lostBeforeKill += 1;
+    const durableAge = archived.length > 0 ? tKill - sentAt(soakSeqOf(archived[archived.length - 1])) : null;
+
+    // 5. Served to a client.
+    let servedFrames = null;
+    if (session) {
+        const replayErr = openSync(join(tmp, 'replay.err'), 'w');
+        const report = join(tmp, 'report.json');
+        const replay = s.start(
+            bin.replay,
+            ['serve', archive, '--session', String(session.id), '--speed', 'max', '--port', '0', '--exit-after', '1', '--report', report],
+            { stderr: replayErr },
+        );
+        closeSync(replayErr);
+        const replayReady = await s.readyLine(replay, 'dialpad-replay serve', 10000, join(tmp, 'replay.err'));
+        const consumer = await s.run('node', ['--no-warnings', join(s.nodeDir, 'replay_consumer.mjs'), '--url', `${replayReady.ws}crash`, '--timeout-ms', '20000'], 25000);
+        const replayExit = await s.waitExit(replay, 10000);
+        if (consumer.code !== 0) problems.push(`the replay client exited ${consumer.code ?? consumer.signal}: ${consumer.stderr.trim().slice(0, 300)}`);
+        else {
+            const got = JSON.parse(consumer.stdout);
+            servedFrames = got.frames;
+            const digest = createHash('sha256');
+            for (const f of served) digest.update(createHash('sha256').update(f.text, 'utf8').digest());
+            const want = digest.digest('hex');
+            if (got.frames !== served.length) problems.push(`the client received ${got.frames} frames, the archive holds ${served.length} for the session`);
+            if (got.sha256 !== want) problems.push(`the client's digest ${got.sha256} differs from the archive's ${want}`);
+        }
+        if (!replayExit) {
+            problems.push('dialpad-replay serve still running 10 s after its client finished');
+            await s.stop(replay);
+        } else if (replayExit.code !== 0) problems.push(`dialpad-replay serve exited ${replayExit.code ?? replayExit.signal}${s.tailOf(join(tmp, 'replay.err'), 300)}`);
+    }
+    t.end = performance.now();
+
+    const result = {
+        round: r,
+        killAfter: tKill - t0,
+        injected,
+        injectedAtKill,
+        delivered: deliveredIds.length,
+        connections: connections.size,
+        archived: archived.length,
+        lost,
+        lostBeforeKill,
+        horizon,
+        durableAge,
+        verifyOk,
+        integrityOk,
+        prefixOk,
+        servedFrames,
+        problems,
+        times: { connect: t.connected - t.start, burst: t.killed - t.connected, checks: t.checked - t.killed, rest: t.end - t.checked, total: t.end - t.start },
+    };
+    results.push(result);
+    const fmt = (x) => (x === null ? '-' : `${x.toFixed(0)} ms`);
+    console.log(
+        `round ${String(r).padStart(3)}/${rounds}: kill at ${result.killAfter.toFixed(0).padStart(4)} ms, ` +
+            `delivered ${deliveredIds.length}, archived ${archived.length}, lost ${lost} (${lostBeforeKill} injected before the kill; horizon ${fmt(horizon)}), ` +
+            `verify ${verifyOk ? 'ok' : 'FAILED'}, integrity ${integrityOk ? 'ok' : 'FAILED'}, ` +
+            `served ${servedFrames ?? '-'}/${served.length} frames${problems.length ? ' -- FAILED' : ''} [${(result.times.total / 1000).toFixed(1)} s]`,
+    );
+    for (const p of problems) console.log(`  round ${r}: ${p}`);
+}
+
+for (let r = 1; r <= rounds; r++) await round(r);
+
+// --- Summary ------------------------------------------------------------------------
+const mockExit = await s.stop(mock, 10000);
+const total = (performance.now() - started) / 1000;
+const failed = results.filter((x) => x.problems.length > 0);
+const kills = results.map((x) => x.killAfter).sort((a, b) => a - b);
+const lostSorted = results.map((x) => x.lost).sort((a, b) => a - b);
+const lostBeforeSorted = results.map((x) => x.lostBeforeKill).sort((a, b) => a - b);
+const horizons = results.filter((x) => x.horizon !== null).map((x) => x.horizon).sort((a, b) => a - b);
+const q = (list, p) => s.quantile(list, p).toFixed(0);
+const buckets = new Array(Math.ceil(maxKillMs / 250)).fill(0);
+for (const k of kills) buckets[Math.min(buckets.length - 1, Math.floor(k / 250))] += 1;
+const sum = (f) => results.reduce((a, x) => a + f(x), 0);
+const mean = (f) => sum(f) / results.length;
+const size = existsSync(archive) ? (await s.run('stat', ['-c', '%s', archive], 5000)).stdout.trim() : '?';
+
+console.log('');
+console.log(`crash-test summary (seed ${seed}):`);
+console.log(`  rounds: ${results.length}, passed ${results.length - failed.length}, failed ${failed.length}${failed.length ? ` (rounds ${failed.map((x) => x.round).join(', ')})` : ''}`);
+console.log(`  kill moments (ms into the burst): min ${q(kills, 0)}, p25 ${q(kills, 0.25)}, median ${q(kills, 0.5)}, p75 ${q(kills, 0.75)}, max ${q(kills, 1)}`);
+console.log(`    per 250 ms: ${buckets.map((n, i) => `${i * 250}-${(i + 1) * 250}: ${n}`).join(', ')}`);
+console.log(`  events: injected ${sum((x) => x.injected)}, delivered to the recorder ${sum((x) => x.delivered)}, archived ${sum((x) => x.archived)}; every archive a prefix of the deliveries: ${results.every((x) => x.prefixOk) ? 'yes' : 'NO'}`);
+console.log(
+    `  lost per round: max ${lostSorted.at(-1)}, median ${q(lostSorted, 0.5)}, mean ${mean((x) => x.lost).toFixed(0)} events; ` +
+        `of them injected before the kill: max ${lostBeforeSorted.at(-1)}, median ${q(lostBeforeSorted, 0.5)} ` +
+        `(${windowMs} + ${slackMs} ms of a steady ${rate} events/s: ${Math.round((rate * (windowMs + slackMs)) / 1000)} events)`,
+);
+console.log(
+    `  loss horizon (kill - injection of the oldest lost event): max ${horizons.length ? horizons.at(-1).toFixed(1) : '-'} ms, ` +
+        `median ${horizons.length ? q(horizons, 0.5) : '-'} ms over ${horizons.length} rounds with a loss; bound ${windowMs} + ${slackMs} ms`,
+);
+console.log(`  verify ok ${results.filter((x) => x.verifyOk).length}/${results.length}, integrity_check ok ${results.filter((x) => x.integrityOk).length}/${results.length}, served = archived ${results.filter((x) => x.servedFrames !== null && x.problems.length === 0).length}/${results.length}`);
+console.log(
+    `  time: ${total.toFixed(1)} s in all (per round: connect ${mean((x) => x.times.connect).toFixed(0)} ms, burst ${mean((x) => x.times.burst).toFixed(0)} ms, ` +
+        `verify + integrity_check ${mean((x) => x.times.checks).toFixed(0)} ms, compare + serve ${mean((x) => x.times.rest).toFixed(0)} ms); archive ${(Number(size) / 1048576).toFixed(1)} MiB, ${results.length} sessions`,
+);
+if (mockExit.code !== 0) console.log(`  dialpad-mock exited ${mockExit.code ?? mockExit.signal} on SIGTERM${s.tailOf(join(tmp, 'mock.err'), 300)}`);
+if (keep) {
+    for (const suffix of ['', '-wal']) if (existsSync(archive + suffix)) copyFileSync(archive + suffix, join(keep, `crash.db${suffix}`));
+    console.log(`  archive kept: ${join(keep, 'crash.db')}`);
+}
+const ok = failed.length === 0 && mockExit.code === 0;
+console.log(`crash-test: ${ok ? 'ok' : 'FAILED'}`);
+process.exit(ok ? 0 : 1);

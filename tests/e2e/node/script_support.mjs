@@ -1,0 +1,284 @@
+// What scripts/crash-test.mjs and scripts/soak.mjs share: the programs'
+// paths, child processes that are stopped on every exit path, a scratch
+// directory removed at exit, bounded waits, admin and REST calls, /proc
+// readings, a seeded RNG and a few statistics.
+//
+// Failures are one line ("NAME: reason") on stderr and exit 1; the 'exit'
+// handler then kills (SIGKILL) every child still running and removes the
+// scratch directory. SIGINT and SIGTERM stop the children (SIGTERM, then
+// SIGKILL after 2 s) and exit 130 / 143.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const nodeDir = join(repo, 'tests/e2e/node');
+
+let scriptName = 'script';
+const children = new Set();
+let scratch = null;
+let keepScratch = false;
+
+export function setName(name) {
+    scriptName = name;
+}
+
+export function die(reason) {
+    // Once interrupted, the children are going away: what fails then is no news.
+    if (interrupted) process.exit(interruptCode);
+    process.stderr.write(`${scriptName}: ${String(reason).replace(/\s*\n\s*/g, ' ').slice(0, 2000)}\n`);
+    process.exit(1);
+}
+
+export function usage(reason) {
+    process.stderr.write(`${scriptName}: ${reason}\n`);
+    process.exit(2);
+}
+
+function killAll(signal) {
+    for (const child of children) {
+        try {
+            process.kill(child.pid, signal);
+        } catch {
+            // already gone
+        }
+    }
+}
+
+process.on('exit', () => {
+    killAll('SIGKILL');
+    if (scratch && !keepScratch) rmSync(scratch, { recursive: true, force: true });
+});
+let interrupted = false;
+let interruptCode = 1;
+for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+]) {
+    process.on(signal, () => {
+        if (interrupted) return;
+        interrupted = true;
+        interruptCode = code;
+        process.stderr.write(`${scriptName}: interrupted (${signal}), stopping\n`);
+        killAll('SIGTERM');
+        const started = Date.now();
+        const poll = setInterval(() => {
+            if (children.size === 0 || Date.now() - started > 2000) {
+                clearInterval(poll);
+                process.exit(code);
+            }
+        }, 50);
+    });
+}
+
+// A scratch directory, removed at exit unless keep is set.
+export function makeScratch(prefix) {
+    scratch = mkdtempSync(join(tmpdir(), `${prefix}-`));
+    return scratch;
+}
+export function keepScratchDir() {
+    keepScratch = true;
+}
+
+// The three programs: build/release, or DIALPAD_MOCK / DIALPAD_RECORD / DIALPAD_REPLAY.
+export function programs() {
+    const p = {
+        mock: process.env.DIALPAD_MOCK || join(repo, 'build/release/mockserver/dialpad-mock'),
+        record: process.env.DIALPAD_RECORD || join(repo, 'build/release/recorder/dialpad-record'),
+        replay: process.env.DIALPAD_REPLAY || join(repo, 'build/release/replayer/dialpad-replay'),
+    };
+    for (const path of Object.values(p)) {
+        if (!existsSync(path))
+            die(`${path} is missing: build the release preset first (cmake --preset release && cmake --build --preset release), or set DIALPAD_MOCK, DIALPAD_RECORD, DIALPAD_REPLAY`);
+    }
+    if (!existsSync(join(nodeDir, 'node_modules/ws'))) die(`${nodeDir}/node_modules is missing: run 'bash scripts/setup'`);
+    return p;
+}
+
+// Starts a child that is stopped at exit. options: env (added to the
+// environment), stdin ('pipe' or 'ignore'), stdout ('pipe' or a file
+// descriptor), stderr (a file descriptor or 'ignore').
+export function start(command, args, options = {}) {
+    const child = spawn(command, args, {
+        env: { ...process.env, ...(options.env ?? {}) },
+        stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', options.stderr ?? 'ignore'],
+    });
+    children.add(child);
+    child.exitState = null;
+    child.exited = new Promise((resolveExit) => {
+        child.on('exit', (code, signal) => {
+            children.delete(child);
+            child.exitState = { code, signal };
+            resolveExit(child.exitState);
+        });
+        child.on('error', (e) => {
+            children.delete(child);
+            child.exitState = { code: null, signal: null, error: e.message };
+            resolveExit(child.exitState);
+        });
+    });
+    if (child.stdout && options.lines !== false) {
+        child.lines = createInterface({ input: child.stdout });
+        child.lineQueue = [];
+        child.lineWaiters = [];
+        child.lines.on('line', (line) => {
+            const waiter = child.lineWaiters.shift();
+            if (waiter) waiter(line);
+            else child.lineQueue.push(line);
+        });
+        child.lines.on('close', () => {
+            for (const waiter of child.lineWaiters.splice(0)) waiter(null);
+        });
+    }
+    return child;
+}
+
+// The child's next stdout line, or null at its end or after timeoutMs.
+export function nextLine(child, timeoutMs) {
+    if (child.lineQueue.length) return Promise.resolve(child.lineQueue.shift());
+    return new Promise((resolveLine) => {
+        const timer = setTimeout(() => {
+            const i = child.lineWaiters.indexOf(waiter);
+            if (i >= 0) child.lineWaiters.splice(i, 1);
+            resolveLine(null);
+        }, timeoutMs);
+        const waiter = (line) => {
+            clearTimeout(timer);
+            resolveLine(line);
+        };
+        child.lineWaiters.push(waiter);
+    });
+}
+
+// Reads the one {"ready":true,...} line a program prints; dies otherwise.
+export async function readyLine(child, what, timeoutMs, stderrFile) {
+    const line = await nextLine(child, timeoutMs);
+    let ready = null;
+    try {
+        ready = JSON.parse(line ?? '');
+    } catch {
+        // not JSON
+    }
+    if (!ready || ready.ready !== true) die(`${what} gave no ready line within ${timeoutMs} ms (got '${line ?? ''}')${tailOf(stderrFile)}`);
+    return ready;
+}
+
+export function tailOf(file, bytes = 600) {
+    if (!file || !existsSync(file)) return '';
+    const text = readFileSync(file, 'utf8');
+    return `; its stderr ends: ${text.slice(-bytes)}`;
+}
+
+// Waits up to timeoutMs for the child to end: {code, signal}, or null.
+export async function waitExit(child, timeoutMs) {
+    if (child.exitState) return child.exitState;
+    let timer;
+    const timeout = new Promise((r) => {
+        timer = setTimeout(() => r(null), timeoutMs);
+    });
+    const state = await Promise.race([child.exited, timeout]);
+    clearTimeout(timer);
+    return state;
+}
+
+// SIGTERM, up to timeoutMs to end, then SIGKILL: the exit state, with
+// `killed` set when it had to be killed.
+export async function stop(child, timeoutMs = 5000) {
+    if (child.exitState) return child.exitState;
+    child.kill('SIGTERM');
+    const state = await waitExit(child, timeoutMs);
+    if (state) return state;
+    child.kill('SIGKILL');
+    return { ...(await waitExit(child, 2000)), killed: true };
+}
+
+// Runs a program to its end (bounded): {code, signal, stdout, stderr}.
+export async function run(command, args, timeoutMs, options = {}) {
+    const child = start(command, args, { stdout: 'pipe', stderr: 'pipe', env: options.env, lines: false });
+    // 'close' comes after the exit and the end of both pipes.
+    const closed = new Promise((r) => child.on('close', (code, signal) => r({ code, signal })));
+    const out = [];
+    const err = [];
+    child.stdout.on('data', (d) => out.push(d));
+    child.stderr.on('data', (d) => err.push(d));
+    const text = () => ({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    let timer;
+    const state = await Promise.race([closed, new Promise((r) => (timer = setTimeout(() => r(null), timeoutMs)))]);
+    clearTimeout(timer);
+    if (!state) {
+        child.kill('SIGKILL');
+        await waitExit(child, 2000);
+        return { code: null, signal: 'timeout', ...text() };
+    }
+    return { ...state, ...text() };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// An HTTP call to a loopback URL (bounded): the parsed JSON answer; dies on a
+// failure unless options.soft, then returns {error}.
+export async function http(method, url, body, options = {}) {
+    const timeoutMs = options.timeoutMs ?? 10000;
+    try {
+        const response = await fetch(url, {
+            method,
+            headers: { 'Content-Type': 'application/json', ...(options.headers ?? {}) },
+            body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+            signal: AbortSignal.timeout(timeoutMs),
+        });
+        const text = await response.text();
+        if (!response.ok) throw new Error(`HTTP ${response.status} ${text.slice(0, 300)}`);
+        return text.length ? JSON.parse(text) : {};
+    } catch (e) {
+        const reason = `${method} ${url.replace(/apikey=[^&]*/, 'apikey=***')} failed: ${e.message}`;
+        if (options.soft) return { error: reason };
+        die(reason);
+    }
+}
+
+// Resident memory (KiB), its high-water mark, and open file descriptors of a
+// live process, from /proc; null when it has gone.
+export function procStats(pid) {
+    try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        const kib = (name) => Number((new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status) ?? [])[1] ?? NaN);
+        return { rssKiB: kib('VmRSS'), hwmKiB: kib('VmHWM'), fds: readdirSync(`/proc/${pid}/fd`).length };
+    } catch {
+        return null;
+    }
+}
+
+// CPU time (user + system) of a process in seconds, from /proc/PID/stat.
+export function cpuSeconds(pid) {
+    try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+        return NaN;
+    }
+}
+
+// mulberry32: a small seeded PRNG, uniform in [0, 1).
+export function rng(seed) {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = a;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+export function quantile(sorted, q) {
+    if (!sorted.length) return NaN;
+    const i = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
+    return sorted[i];
+}
+
+export const mib = (kib) => Math.round((kib / 1024) * 10) / 10;
