@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <limits>
 #include <map>
 
 namespace harness::mock {
@@ -358,25 +359,40 @@ std::vector<delivery> route_event(feed_hub::state& s, event_facts const& facts,
     if (s.options.fanout == fanout_mode::newest)
         for (auto const& [id, session] : s.sessions) newest[session->scope().websocket_id] = id;
 
+    // The subscriptions this event matches, (websocket, subscription) in id
+    // order, found once per event; then sorted by websocket so that each
+    // connection looks up its own. (Walking every subscription for every
+    // connection cost connections x subscriptions map steps per event: with
+    // 100 consumers, most of the mock's time.)
+    std::vector<std::pair<std::int64_t, std::int64_t>> matching;
+    for (auto const& [sub_id, sub] : s.store.subscriptions())
+        if (subscription_matches(sub, facts)) matching.emplace_back(sub.endpoint_id, sub_id);
+    auto by_websocket = matching;
+    std::sort(by_websocket.begin(), by_websocket.end());  // by websocket, then subscription id
+
     for (auto const& [id, session] : s.sessions) {
         auto const& scope = session->scope();
         bool const company_wide = scope.websocket_id == 0;
         if (!company_wide && !s.store.endpoints().contains(scope.websocket_id)) continue;  // deleted: no more delivery
         if (s.options.fanout == fanout_mode::newest && newest[scope.websocket_id] != id) continue;
         delivery d{id, scope.websocket_id, {}};
-        for (auto const& [sub_id, sub] : s.store.subscriptions()) {
-            if (company_wide) {
-                auto const endpoint = s.store.endpoints().find(sub.endpoint_id);
+        auto const add = [&](std::int64_t websocket_id, std::int64_t sub_id) {
+            if (scope.subscription_id && *scope.subscription_id != sub_id) return;
+            if (d.subscriptions.empty()) d.websocket = websocket_id;  // the encoding of the first match
+            d.subscriptions.push_back(sub_id);
+        };
+        if (company_wide) {
+            for (auto const& [websocket_id, sub_id] : matching) {
+                auto const endpoint = s.store.endpoints().find(websocket_id);
                 if (endpoint == s.store.endpoints().end() || endpoint->second.company != scope.company ||
                     endpoint->second.type != endpoint_type::websocket)
                     continue;
-            } else if (sub.endpoint_id != scope.websocket_id) {
-                continue;
+                add(websocket_id, sub_id);
             }
-            if (scope.subscription_id && *scope.subscription_id != sub_id) continue;
-            if (!subscription_matches(sub, facts)) continue;
-            if (d.subscriptions.empty()) d.websocket = sub.endpoint_id;  // the encoding of the first match
-            d.subscriptions.push_back(sub_id);
+        } else {
+            auto it = std::lower_bound(by_websocket.begin(), by_websocket.end(),
+                                       std::pair{scope.websocket_id, std::numeric_limits<std::int64_t>::min()});
+            for (; it != by_websocket.end() && it->first == scope.websocket_id; ++it) add(it->first, it->second);
         }
         if (d.subscriptions.empty()) continue;
         if (s.faults.roll(s.faults.plan() ? s.faults.plan()->drop : 0)) continue;

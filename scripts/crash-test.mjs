@@ -258,6 +258,7 @@ async function round(r) {
 
     // 5. Served to a client.
     let servedFrames = null;
+    let servedOk = false;
     if (session) {
         const replayErr = openSync(join(tmp, 'replay.err'), 'w');
         const report = join(tmp, 'report.json');
@@ -279,6 +280,7 @@ async function round(r) {
             const want = digest.digest('hex');
             if (got.frames !== served.length) problems.push(`the client received ${got.frames} frames, the archive holds ${served.length} for the session`);
             if (got.sha256 !== want) problems.push(`the client's digest ${got.sha256} differs from the archive's ${want}`);
+            servedOk = got.frames === served.length && got.sha256 === want;
         }
         if (!replayExit) {
             problems.push('dialpad-replay serve still running 10 s after its client finished');
@@ -303,6 +305,7 @@ async function round(r) {
         integrityOk,
         prefixOk,
         servedFrames,
+        servedOk,
         problems,
         times: { connect: t.connected - t.start, burst: t.killed - t.connected, checks: t.checked - t.killed, rest: t.end - t.checked, total: t.end - t.start },
     };
@@ -349,7 +352,7 @@ console.log(
     `  loss horizon (kill - injection of the oldest lost event): max ${horizons.length ? horizons.at(-1).toFixed(1) : '-'} ms, ` +
         `median ${horizons.length ? q(horizons, 0.5) : '-'} ms over ${horizons.length} rounds with a loss; bound ${windowMs} + ${slackMs} ms`,
 );
-console.log(`  verify ok ${results.filter((x) => x.verifyOk).length}/${results.length}, integrity_check ok ${results.filter((x) => x.integrityOk).length}/${results.length}, served = archived ${results.filter((x) => x.servedFrames !== null && x.problems.length === 0).length}/${results.length}`);
+console.log(`  verify ok ${results.filter((x) => x.verifyOk).length}/${results.length}, integrity_check ok ${results.filter((x) => x.integrityOk).length}/${results.length}, served = archived (count and SHA-256) ${results.filter((x) => x.servedOk).length}/${results.length}`);
 console.log(
     `  time: ${total.toFixed(1)} s in all (per round: connect ${mean((x) => x.times.connect).toFixed(0)} ms, burst ${mean((x) => x.times.burst).toFixed(0)} ms, ` +
         `verify + integrity_check ${mean((x) => x.times.checks).toFixed(0)} ms, compare + serve ${mean((x) => x.times.rest).toFixed(0)} ms); archive ${(Number(size) / 1048576).toFixed(1)} MiB, ${results.length} sessions`,
