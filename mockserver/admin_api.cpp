@@ -1,6 +1,7 @@
 #include "mockserver/admin_api.hpp"
 
 #include "core/cli/duration_text.hpp"
+#include "core/replay/replay_speed.hpp"
 #include "core/version.hpp"
 #include "mockserver/api_error.hpp"
 #include "mockserver/event_generator.hpp"
@@ -315,8 +316,12 @@ replay_pacing read_replay_pacing(nlohmann::json const& body) {
     replay_pacing pacing;
     if (auto const speed = body.find("speed"); speed != body.end()) {
         if (speed->is_string()) {
-            pacing.speed = parse_replay_speed(speed->get<std::string>());
-        } else if (speed->is_number() && speed->get<double>() >= k_min_replay_speed && std::isfinite(speed->get<double>())) {
+            try {
+                pacing.speed = replay::parse_speed(speed->get<std::string>());
+            } catch (std::invalid_argument const& e) {
+                throw replay_error{400, std::string{"field 'speed': "} + e.what()};
+            }
+        } else if (speed->is_number() && replay::valid_speed(speed->get<double>())) {
             pacing.speed = speed->get<double>();
         } else {
             throw replay_error{400, "field 'speed' must be a number from 0.001 up or \"max\""};

@@ -6,6 +6,7 @@
 #include "core/clock/virtual_clock.hpp"
 #include "core/log/log.hpp"
 #include "core/net/spawn.hpp"
+#include "core/replay/replay_speed.hpp"
 #include "mockserver/fixture_library.hpp"
 #include "mockserver/mock_server.hpp"
 #include "mockserver/start_guide.hpp"
@@ -85,7 +86,11 @@ std::optional<std::pair<harness::mock::replay_source, harness::mock::replay_paci
             throw usage_error{"--replay-max-gap must be a duration such as 5s or 250ms, not '" + *gap + "'"};
     }
     try {
-        pacing.speed = harness::mock::parse_replay_speed(args.value("replay-speed").value_or("1"));
+        pacing.speed = harness::replay::parse_speed(args.value("replay-speed").value_or("1"));
+    } catch (std::invalid_argument const& e) {
+        throw usage_error{std::string{"--replay-speed: "} + e.what()};
+    }
+    try {
         auto const [archive, session] = split_replay_spec(*spec, fixtures);
         return std::pair{harness::mock::open_replay_source(archive, session), pacing};
     } catch (harness::mock::replay_error const& e) {
@@ -209,8 +214,8 @@ int main(int argc, char** argv) {
             if (clock_kind != "virtual") throw cli::usage_error{"--time-scale needs --clock virtual"};
             char* end = nullptr;
             scale = std::strtod(text->c_str(), &end);
-            if (text->empty() || *end != '\0' || !(scale >= 0) || scale > 1e9)
-                throw cli::usage_error{"--time-scale must be a number >= 0, not '" + *text + "'"};
+            if (text->empty() || *end != '\0' || !(scale >= 0 && scale <= virtual_clock::k_max_scale))
+                throw cli::usage_error{"--time-scale must be a number from 0 to 1e6, not '" + *text + "'"};
         }
         std::optional<virtual_clock> steerable;
         if (clock_kind == "virtual") steerable.emplace(scale);

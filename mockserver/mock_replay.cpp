@@ -8,6 +8,7 @@
 #include "core/model/event_index.hpp"
 #include "core/net/spawn.hpp"
 #include "core/replay/frame_transform.hpp"
+#include "core/replay/replay_speed.hpp"
 #include "mockserver/event_router.hpp"
 #include "mockserver/feed_hub.hpp"
 
@@ -100,16 +101,6 @@ replay_source open_replay_source(std::string const& archive_path, std::string co
         throw replay_error{404, e.what()};
     }
     return source;
-}
-
-std::optional<double> parse_replay_speed(std::string_view text) {
-    if (text == "max") return std::nullopt;
-    double value = 0;
-    auto const [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc{} || end != text.data() + text.size() || !(value >= k_min_replay_speed) ||
-        !std::isfinite(value))
-        throw replay_error{400, "speed must be a number from 0.001 up or 'max', not '" + std::string{text} + "'"};
-    return value;
 }
 
 namespace {
@@ -226,8 +217,7 @@ net::awaitable<void> play_session(std::shared_ptr<mock_replays::state> hub, std:
         previous_offset = frame->offset_ns;
         if (pacing.speed) {
             auto const recorded = mono_duration{frame->offset_ns - *first_offset} - cut;
-            auto const due = start + std::chrono::duration_cast<mono_duration>(
-                                         std::chrono::duration<double, std::nano>(double(recorded.count()) / *pacing.speed));
+            auto const due = start + replay::paced_offset(recorded, *pacing.speed);
             auto const reached = co_await run->timer.wait_until(due);
             if (!reached) break;
         } else {

@@ -59,14 +59,6 @@ struct replay_pacing {
     std::optional<mono_duration> max_gap;  // longer idle stretches are cut to this
 };
 
-// The slowest replay: a thousand times slower than recorded. Slower ones
-// put an event's due time beyond what int64 nanoseconds hold.
-inline constexpr double k_min_replay_speed = 0.001;
-
-// "max", or a number from k_min_replay_speed up; throws replay_error (400)
-// otherwise.
-std::optional<double> parse_replay_speed(std::string_view text);
-
 class mock_replays {
 public:
     mock_replays(net::any_io_executor executor, feed_hub& feed, resource_store const& store, clock& time_source);

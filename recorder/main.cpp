@@ -136,8 +136,8 @@ int main(int argc, char** argv) {
         double scale = 1;
         if (auto const text = args.value("time-scale")) {
             auto const [end, error] = std::from_chars(text->data(), text->data() + text->size(), scale);
-            if (error != std::errc{} || end != text->data() + text->size() || scale <= 0)
-                throw usage_error{"--time-scale must be a number above 0"};
+            if (error != std::errc{} || end != text->data() + text->size() || !(scale > 0 && scale <= virtual_clock::k_max_scale))
+                throw usage_error{"--time-scale must be a number above 0, at most 1e6"};
         }
         if (clock_name != "system" && clock_name != "virtual") throw usage_error{"--clock is system or virtual"};
         system_clock_source real_time;

@@ -9,6 +9,7 @@
 #include "core/clock/clock.hpp"
 #include "core/log/log.hpp"
 #include "core/redact/redactor.hpp"
+#include "core/replay/replay_speed.hpp"
 #include "replayer/archive_tool.hpp"
 #include "replayer/filter_expression.hpp"
 #include "replayer/replay_server.hpp"
@@ -179,15 +180,10 @@ int serve(std::vector<std::string> const& positional, harness::cli::parsed_args 
     if (positional.size() > 2) throw usage_error{"too many arguments for 'serve'"};
     auto const& input = argument(positional, 1, "ARCHIVE");
     replayer::replay_options options;
-    auto const speed = args.value("speed").value_or("1");
-    if (speed == "max") {
-        options.speed.reset();
-    } else {
-        double value = 0;
-        auto const [end, error] = std::from_chars(speed.data(), speed.data() + speed.size(), value);
-        if (error != std::errc{} || end != speed.data() + speed.size() || value <= 0)
-            throw usage_error{"--speed must be a number above 0 or 'max', not '" + speed + "'"};
-        options.speed = value;
+    try {
+        options.speed = replay::parse_speed(args.value("speed").value_or("1"));
+    } catch (std::invalid_argument const& e) {
+        throw usage_error{std::string{"--"} + e.what()};
     }
     if (auto const gap = args.value("max-gap")) {
         options.max_gap = cli::parse_duration(*gap);

@@ -6,6 +6,7 @@
 #include "core/web/ws_connection.hpp"
 #include "replayer/frame_source.hpp"
 #include "core/replay/frame_transform.hpp"
+#include "core/replay/replay_speed.hpp"
 #include "replayer/replay_connection.hpp"
 #include "replayer/session_cursor.hpp"
 
@@ -110,10 +111,7 @@ struct replay_server::state {
         return broadcast() ? std::min(k_run_max_bytes, options.client_queue_limit / 4) : k_run_max_bytes;
     }
 
-    nanoseconds scaled(nanoseconds at) const {
-        return std::chrono::duration_cast<nanoseconds>(std::chrono::duration<double, std::nano>(
-            double(at.count()) / *options.speed));
-    }
+    nanoseconds scaled(nanoseconds at) const { return replay::paced_offset(at, *options.speed); }
 
     frame_source& frames() {
         if (source) return *source;

@@ -12,8 +12,16 @@ namespace harness {
 // Internally it is anchored: virtual = anchor_virtual + (real - anchor_real)
 // * scale; every change of rate or jump re-anchors, so changing the scale
 // never makes time jump or go backwards.
+//
+// Time stops at the year 2200 (k_latest_wall): times are int64 nanoseconds,
+// which end in 2262, and a fast clock left running would otherwise reach
+// them (at scale 1e6, in under two hours). Stopping there leaves a lifetime
+// of room for deadlines computed from now().
 class virtual_clock final : public clock {
 public:
+    static constexpr double k_max_scale = 1e6;
+    static constexpr wall_time k_latest_wall{std::chrono::sys_days{std::chrono::year{2200} / 1 / 1}};
+
     // Starts at mono 0 and at `wall_start` (default: the real wall time now).
     explicit virtual_clock(double scale = 0.0, std::optional<wall_time> wall_start = std::nullopt);
 
@@ -27,7 +35,7 @@ public:
     // Moves time forward to `target` if it is later than now.
     void advance_to(mono_time target);
     // Changes the rate; 0 pauses, 1 is real speed, 60 runs an hour a minute.
-    // Negative or non-finite values are rejected with std::invalid_argument.
+    // Values outside [0, k_max_scale] are rejected with std::invalid_argument.
     void set_scale(double scale);
     double scale() const;
 
@@ -40,6 +48,7 @@ private:
     mono_time anchor_virtual_{};
     double scale_;
     wall_time wall_start_;
+    mono_time latest_;  // k_latest_wall on this clock
 };
 
 }  // namespace harness

@@ -51,6 +51,9 @@ check_mock_refuses() {
 check_mock_refuses "--replay of a missing file" --replay /nonexistent/calls.db
 check_mock_refuses "--replay of a file that is not an archive" --replay "$0"
 check_mock_refuses "--replay-speed without --replay" --replay-speed 2
+check_mock_refuses "--replay-speed below 0.001" --replay "$0" --replay-speed 1e-300
+check_mock_refuses "--time-scale above 1e6" --clock virtual --time-scale 1e9
+check_mock_refuses "--time-scale that is not a number" --clock virtual --time-scale nan
 unset DIALPAD_MOCK_ADMIN_TOKEN
 check_mock_refuses "--expose-admin without an admin token" --expose-admin
 
@@ -74,6 +77,20 @@ env -u DIALPAD_WEBSOCKET_SECRET "$DIALPAD_REPLAY" serve "$0" --sign >/dev/null 2
 [[ $code -eq 2 ]] && grep -q 'DIALPAD_WEBSOCKET_SECRET' "${TMPDIR:-/tmp}/sign.$$" ||
     fail "dialpad-replay serve --sign without a secret: exit $code, $(cat "${TMPDIR:-/tmp}/sign.$$")"
 rm -f "${TMPDIR:-/tmp}/sign.$$"
+
+# Values that would overflow the programs' nanosecond times are refused.
+check_refused() {
+    local name=$1 binary=$2 out err code
+    shift 2
+    out=$(mktemp) err=$(mktemp)
+    "$binary" "$@" >"$out" 2>"$err"; code=$?
+    [[ $code -eq 2 ]] || fail "$name $*: exited $code, expected 2"
+    [[ $(wc -l <"$err") -eq 1 ]] || fail "$name $*: wrote $(wc -l <"$err") lines to stderr"
+    rm -f "$out" "$err"
+}
+check_refused dialpad-replay "$DIALPAD_REPLAY" serve "$0" --speed 1e-300
+check_refused dialpad-replay "$DIALPAD_REPLAY" serve "$0" --speed inf
+check_refused dialpad-record "$DIALPAD_RECORD" --out /nonexistent/x.db --url ws://127.0.0.1:9/x --clock virtual --time-scale 1e9
 
 echo "cli_contract: $failures failure(s)"
 [[ $failures -eq 0 ]]

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <stdexcept>
 
 using namespace std::chrono_literals;
@@ -97,4 +98,47 @@ TEST_CASE("clock::system_clock_source: monotonic and close to the real wall cloc
     auto const difference = real - clock.wall_now();
     CHECK(std::chrono::abs(difference) < 5s);
     CHECK(clock.real_delay_until(a) == mono_duration::zero());
+}
+
+TEST_CASE("clock::virtual_clock: scales outside 0..1e6 are refused") {
+    CHECK_THROWS_AS(virtual_clock(-1.0, k_new_year), std::invalid_argument);
+    CHECK_THROWS_AS(virtual_clock(2e6, k_new_year), std::invalid_argument);
+    virtual_clock clock{0.0, k_new_year};
+    CHECK_THROWS_AS(clock.set_scale(std::numeric_limits<double>::infinity()), std::invalid_argument);
+    CHECK_THROWS_AS(clock.set_scale(std::numeric_limits<double>::quiet_NaN()), std::invalid_argument);
+    CHECK_NOTHROW(clock.set_scale(virtual_clock::k_max_scale));
+}
+
+TEST_CASE("clock::virtual_clock: time stops at the year 2200 instead of overflowing") {
+    auto const latest = mono_time{virtual_clock::k_latest_wall - k_new_year};
+    virtual_clock clock{0.0, k_new_year};
+    clock.advance(latest.time_since_epoch() - 1h);
+    clock.advance(2h);
+    CHECK(clock.now() == latest);
+    CHECK(clock.wall_now() == virtual_clock::k_latest_wall);
+    clock.advance(std::chrono::nanoseconds::max());
+    CHECK(clock.now() == latest);
+
+    // A fast clock left running reaches the end and stays there; waiting for
+    // anything later is waiting for ever, not a busy loop.
+    virtual_clock fast{virtual_clock::k_max_scale, k_new_year};
+    fast.advance_to(latest - 10s);
+    auto previous = fast.now();
+    while (fast.now() < latest) {  // 10 s at 1e6: 10 microseconds of real time
+        auto const current = fast.now();
+        REQUIRE(current >= previous);
+        previous = current;
+    }
+    CHECK(fast.now() == latest);
+    CHECK_FALSE(fast.real_delay_until(latest + 1s).has_value());
+    CHECK(fast.real_delay_until(latest) == mono_duration::zero());
+}
+
+TEST_CASE("clock::virtual_clock: a tiny scale makes far deadlines never, not an overflow") {
+    virtual_clock clock{1e-300, k_new_year};
+    CHECK_FALSE(clock.real_delay_until(clock.now() + 1h).has_value());
+    clock.set_scale(1e-9);
+    auto const delay = clock.real_delay_until(clock.now() + 1ms);  // 1e6 s of real time
+    REQUIRE(delay.has_value());
+    CHECK(*delay > std::chrono::hours{277});
 }
