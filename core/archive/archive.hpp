@@ -77,6 +77,7 @@ public:
 
 private:
     friend class frame_reader;
+    friend class wal_checkpointer;
     struct impl;
     std::unique_ptr<impl> impl_;
 };

@@ -1,6 +1,7 @@
 #include "core/archive/frame_writer.hpp"
 
 #include "core/archive/archive.hpp"
+#include "core/archive/wal_checkpointer.hpp"
 #include "core/log/log.hpp"
 
 #include <atomic>
@@ -77,6 +78,7 @@ struct frame_writer::state {
 
     // Writer thread only (opened by the constructor, then handed over).
     std::optional<archive> store;
+    std::optional<wal_checkpointer> checkpointer;  // the store's checkpoints, off this thread
     struct connection_context {
         connection_id id = 0;
         connection_info info;
@@ -202,6 +204,9 @@ void frame_writer::state::run() {
             break;
         }
     }
+    lock.unlock();
+    checkpointer.reset();  // joins its thread; the store's close checkpoints what is left
+    lock.lock();
     finished = true;
     wake_flushers.notify_all();
 }
@@ -217,6 +222,7 @@ frame_writer::frame_writer(std::string path, session_id session, frame_writer_op
     state_->store.emplace(state_->path, open_mode::read_write);
     if (!state_->store->session(session))
         throw archive_error{state_->path + ": no session with id " + std::to_string(session)};
+    state_->checkpointer.emplace(*state_->store);
     state_->thread = std::thread{[s = state_.get()] { s->run(); }};
 }
 

@@ -4,7 +4,9 @@
 //
 // Durability: a frame is committed at most `durability_window` after it was
 // handed over (plus the commit itself); a process killed with SIGKILL loses
-// at most that window. Window 0 commits as soon as the thread gets to it,
+// at most that window. A commit only appends to SQLite's write-ahead log:
+// the checkpoints that copy the log into the database and sync the disk run
+// on a thread of their own (wal_checkpointer), never inside a commit. Window 0 commits as soon as the thread gets to it,
 // never waiting for more frames. close() (and the destructor) commit
 // everything handed over before returning.
 //

@@ -7,6 +7,8 @@
 #include <doctest/doctest.h>
 
 #include <condition_variable>
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -192,4 +194,22 @@ TEST_CASE("archive::frame_writer: the backlog counts frame bytes handed over unt
     CHECK(writer.backlog_bytes() == bytes);  // the 10 s window holds them
     writer.flush();
     CHECK(writer.backlog_bytes() == 0);
+}
+
+TEST_CASE("archive::frame_writer: megabytes through the log, checkpointed, all kept; closing removes the log") {
+    writer_fixture f;
+    std::string const text(4000, 'x');  // about a page each: past SQLite's checkpoint threshold several times
+    {
+        frame_writer writer{f.path, f.session, {.durability_window = 0ms, .max_batch = 100}};
+        auto const connection = writer.open_connection(websocket_connection(0));
+        for (int i = 0; i < 6000; ++i) writer.write_frame(connection, frame_kind::control, i, i, text);
+        writer.flush();
+        CHECK(std::filesystem::exists(f.path + "-wal"));
+    }
+    // The writer's was the last connection: its close checkpointed the rest.
+    CHECK_FALSE(std::filesystem::exists(f.path + "-wal"));
+    CHECK(std::filesystem::file_size(f.path) > 6000 * 4000);
+    CHECK(f.frames().size() == 6000);
+    archive reopened{f.path, open_mode::read_only};
+    CHECK(reopened.integrity_check() == "ok");
 }
