@@ -48,6 +48,44 @@ struct client_record {
     std::shared_ptr<clock_timer> timer;              // its pacing (per-client mode)
 };
 
+// A client's share of the report's totals.
+struct client_totals {
+    std::uint64_t clients = 0, frames = 0, bytes = 0, finished = 0, slow = 0;
+    bool all_kept_up = true;
+};
+
+// A client's entry in the report, added to `totals`.
+nlohmann::ordered_json report_entry(client_record const& c, replay_connection const& connection,
+                                    client_totals& totals) {
+    auto const ms = [](nanoseconds d) { return double(d.count()) / 1e6; };
+    nlohmann::ordered_json j;
+    j["id"] = c.id;
+    j["remote"] = c.remote;
+    j["frames"] = connection.messages();
+    j["bytes"] = connection.bytes();
+    auto const first = connection.first_send_ns(), last = connection.last_send_ns();
+    j["first_send_ns"] = first ? nlohmann::ordered_json(*first) : nlohmann::ordered_json(nullptr);
+    j["last_send_ns"] = last ? nlohmann::ordered_json(*last) : nlohmann::ordered_json(nullptr);
+    auto const& lags = connection.lags();
+    j["lag_ms"] = {{"p50", ms(lags.percentile(0.5))},
+                   {"p95", ms(lags.percentile(0.95))},
+                   {"p99", ms(lags.percentile(0.99))},
+                   {"max", ms(lags.max())}};
+    bool const kept_up = lags.percentile(0.99) <= k_kept_up_lag && !connection.slow();
+    j["kept_up"] = kept_up;
+    j["finished"] = connection.finished();
+    j["ended_by"] = connection.end_reason().empty() ? "still open" : connection.end_reason();
+    j["resumed"] = c.resumed;
+    j["sha256"] = connection.digest();
+    ++totals.clients;
+    totals.frames += connection.messages();
+    totals.bytes += connection.bytes();
+    totals.finished += connection.finished() ? 1 : 0;
+    totals.slow += connection.slow() ? 1 : 0;
+    totals.all_kept_up = totals.all_kept_up && kept_up;
+    return j;
+}
+
 // Where a client cut by a replayed close goes on from.
 struct resume_point {
     session_cursor cursor;
@@ -84,7 +122,12 @@ struct replay_server::state {
     std::unique_ptr<frame_source> source;  // built when the first timeline starts
     bool clients_rebase = false;  // per-client --rebase-time: clients change their own copies
     std::uint64_t next_client = 1;
-    std::map<std::uint64_t, std::shared_ptr<client_record>> clients{};
+    std::map<std::uint64_t, std::shared_ptr<client_record>> clients{};  // connected
+    // What the report keeps of clients whose connection ended: their entry
+    // and totals, not the connection (its queue, histogram and socket), so a
+    // server that sees clients come and go for hours stays the same size.
+    std::map<std::uint64_t, nlohmann::ordered_json> ended_clients{};
+    client_totals ended_totals{};
     std::map<std::string, resume_point> resume_points{};
     std::function<void()> on_client_finished{};
     bool stopped = false;  // stop() was called: no timeline goes on
@@ -374,6 +417,9 @@ net::awaitable<void> serve_connection(std::shared_ptr<state> s, std::shared_ptr<
     }
     HLOG(info, "replay.client_done").field("client", c->id).field("frames", connection->messages())
         .field("end", connection->end_reason());
+    s->ended_clients.emplace(c->id, report_entry(*c, *connection, s->ended_totals));
+    if (s->ended_clients.size() > s->options.report_ended_clients) s->ended_clients.erase(s->ended_clients.begin());
+    s->clients.erase(c->id);
 }
 
 }  // namespace
@@ -434,50 +480,30 @@ void replay_server::on_client_finished(std::function<void()> callback) {
 }
 
 std::size_t replay_server::clients_finished() const {
-    return static_cast<std::size_t>(std::count_if(state_->clients.begin(), state_->clients.end(), [](auto const& entry) {
+    auto const connected = std::count_if(state_->clients.begin(), state_->clients.end(), [](auto const& entry) {
         return entry.second->connection && entry.second->connection->finished();
-    }));
+    });
+    return static_cast<std::size_t>(connected) + state_->ended_totals.finished;
 }
 
 nlohmann::json replay_server::report() const {
     nlohmann::ordered_json report;
     report["mode"] = state_->broadcast() ? "broadcast" : "per-client";
+    auto totals = state_->ended_totals;
+    std::map<std::uint64_t, nlohmann::ordered_json> connected;
+    for (auto const& [id, c] : state_->clients)
+        if (c->connection) connected.emplace(id, report_entry(*c, *c->connection, totals));  // else mid-handshake
+    // In id order: a client still connected may have come before one that ended.
     auto& list = report["clients"] = nlohmann::ordered_json::array();
-    std::uint64_t frames = 0, bytes = 0, finished = 0, slow = 0;
-    bool all_kept_up = true;
-    auto const ms = [](nanoseconds d) { return double(d.count()) / 1e6; };
-    for (auto const& [id, c] : state_->clients) {
-        auto const& connection = c->connection;
-        if (!connection) continue;  // its handshake did not complete
-        nlohmann::ordered_json j;
-        j["id"] = id;
-        j["remote"] = c->remote;
-        j["frames"] = connection->messages();
-        j["bytes"] = connection->bytes();
-        auto const first = connection->first_send_ns(), last = connection->last_send_ns();
-        j["first_send_ns"] = first ? nlohmann::ordered_json(*first) : nlohmann::ordered_json(nullptr);
-        j["last_send_ns"] = last ? nlohmann::ordered_json(*last) : nlohmann::ordered_json(nullptr);
-        auto const& lags = connection->lags();
-        j["lag_ms"] = {{"p50", ms(lags.percentile(0.5))},
-                       {"p95", ms(lags.percentile(0.95))},
-                       {"p99", ms(lags.percentile(0.99))},
-                       {"max", ms(lags.max())}};
-        bool const kept_up = lags.percentile(0.99) <= k_kept_up_lag && !connection->slow();
-        j["kept_up"] = kept_up;
-        j["finished"] = connection->finished();
-        j["ended_by"] = connection->end_reason().empty() ? "still open" : connection->end_reason();
-        j["resumed"] = c->resumed;
-        j["sha256"] = connection->digest();
-        all_kept_up = all_kept_up && kept_up;
-        frames += connection->messages();
-        bytes += connection->bytes();
-        finished += connection->finished() ? 1 : 0;
-        slow += connection->slow() ? 1 : 0;
-        list.push_back(std::move(j));
+    auto ended = state_->ended_clients.begin();
+    for (auto& [id, entry] : connected) {
+        for (; ended != state_->ended_clients.end() && ended->first < id; ++ended) list.push_back(ended->second);
+        list.push_back(std::move(entry));
     }
-    report["totals"] = {{"clients", list.size()},       {"frames", frames},
-                        {"bytes", bytes},               {"finished", finished},
-                        {"disconnected_slow", slow},    {"all_kept_up", all_kept_up},
+    for (; ended != state_->ended_clients.end(); ++ended) list.push_back(ended->second);
+    report["totals"] = {{"clients", totals.clients},     {"frames", totals.frames},
+                        {"bytes", totals.bytes},         {"finished", totals.finished},
+                        {"disconnected_slow", totals.slow}, {"all_kept_up", totals.all_kept_up},
                         {"chunks_loaded", state_->source ? state_->source->chunks_loaded() : 0}};
     return nlohmann::json::parse(report.dump());
 }

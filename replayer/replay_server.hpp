@@ -45,6 +45,10 @@ struct replay_options {
     // A client with more than this queued is disconnected as too slow
     // (broadcast; in per-client mode a client only gets what it reads).
     std::size_t client_queue_limit = 16u << 20;
+    // The report lists at most this many clients whose connection has ended
+    // (the latest ones); its totals count every client. What it keeps of
+    // each is its report entry, not its connection.
+    std::size_t report_ended_clients = 10'000;
 };
 
 class replay_server {

@@ -165,3 +165,35 @@ TEST_CASE("replay serve: --wait-clients holds everyone until that many are conne
     auto const report = replay.report();
     CHECK(report["clients"][0]["sha256"] == report["clients"][1]["sha256"]);
 }
+
+TEST_CASE("replay serve: clients that come and go leave their report entry behind, the latest ones listed") {
+    temp_dir dir;
+    virtual_clock time;
+    auto options = test::replay_options_for(make_archive(dir));
+    options.speed.reset();
+    options.report_ended_clients = 3;
+    running_replay replay{options, time};
+    for (std::size_t i = 1; i <= 5; ++i) {
+        ws_test_client client{replay.url()};
+        client.wait_for_messages(3);
+        CHECK(client.wait_closed().code == 1000);
+        REQUIRE(replay.wait_finished(i));
+    }
+    auto const report = replay.report();
+    CHECK(report["totals"]["clients"] == 5);
+    CHECK(report["totals"]["finished"] == 5);
+    CHECK(report["totals"]["frames"] == 15);
+    // Clients 3 to 5, ended, or 2 to 4 ended and 5 still on its way out:
+    // in id order, the first never listed.
+    auto const& clients = report["clients"];
+    REQUIRE(clients.size() >= 3);
+    REQUIRE(clients.size() <= 4);
+    CHECK(clients.front()["id"].get<int>() >= 2);
+    CHECK(clients.back()["id"] == 5);
+    for (std::size_t i = 1; i < clients.size(); ++i)
+        CHECK(clients[i]["id"].get<int>() == clients[i - 1]["id"].get<int>() + 1);
+    for (auto const& client : clients) {
+        CHECK(client["frames"] == 3);
+        CHECK(client["sha256"] == clients.front()["sha256"]);
+    }
+}
