@@ -5,22 +5,24 @@
 //
 // Input: the first line names the program whose option table is used
 // (dialpad-mock, dialpad-record or dialpad-replay; anything else picks one
-// by length), each further line is one argument. The tables mirror the
-// programs' (built inside each main(), so not reachable from here): the
-// same names, kinds and positional limits, which is what the parser acts
-// on. A bad command line is refused with usage_error and a message (the
-// programs' exit 2); the value parsers refuse with their documented
-// exception or nullopt. Anything else is a finding.
+// by length), each further line is one argument, parsed with the program's
+// own table (its make_command_line()). A bad command line is refused with
+// usage_error and a message (the programs' exit 2); the value parsers
+// refuse with their documented exception or nullopt. Anything else is a
+// finding.
 
 #include "core/cli/duration_text.hpp"
 #include "core/cli/option_parser.hpp"
 #include "core/cli/program.hpp"
 #include "core/log/log.hpp"
 #include "core/redact/redactor.hpp"
+#include "core/replay/replay_speed.hpp"
 #include "fuzz/fuzz_support.hpp"
 #include "mockserver/api_keys.hpp"
-#include "core/replay/replay_speed.hpp"
+#include "mockserver/command_line.hpp"
+#include "recorder/command_line.hpp"
 #include "recorder/subscription_spec.hpp"
+#include "replayer/command_line.hpp"
 #include "replayer/filter_expression.hpp"
 
 #include <nlohmann/json.hpp>
@@ -32,52 +34,9 @@ using namespace harness;
 
 namespace {
 
-enum class kind { flag, value, repeated };
-struct option_spec {
-    kind what;
-    char const* name;
-};
-
-cli::option_parser make_parser(char const* program, std::initializer_list<option_spec> options,
-                               std::size_t positional_max) {
-    cli::option_parser parser{program, "[options]", "fuzzing"};
-    for (auto const& o : options) {
-        if (o.what == kind::flag) parser.flag(o.name, "help");
-        else if (o.what == kind::value) parser.value(o.name, "VALUE", "help", "default");
-        else parser.repeated(o.name, "VALUE", "help");
-    }
-    if (positional_max > 0) parser.positional("ARGUMENTS", "help", positional_max);
-    cli::add_standard_options(parser);
-    return parser;
-}
-
 std::array<cli::option_parser, 3> const& parsers() {
-    using enum kind;
-    static std::array<cli::option_parser, 3> const tables{
-        make_parser("dialpad-mock",
-                    {{value, "host"}, {value, "port"}, {repeated, "api-key"}, {value, "public-url"},
-                     {value, "tls-cert"}, {value, "tls-key"}, {value, "rate-limits"}, {value, "bad-token"},
-                     {value, "connection-ttl"}, {value, "hour-cut"}, {value, "fanout"}, {value, "queue-limit"},
-                     {value, "clock"}, {value, "seed"}, {value, "time-scale"}, {value, "fixtures"},
-                     {value, "guide"}, {value, "replay"}, {value, "replay-speed"}, {value, "replay-max-gap"},
-                     {flag, "replay-rebase-time"}},
-                    0),
-        make_parser("dialpad-record",
-                    {{value, "out"}, {value, "api-base"}, {value, "api-key-file"}, {value, "session-name"},
-                     {flag, "create"}, {value, "websocket-id"}, {value, "url"}, {value, "secret"},
-                     {repeated, "subscribe"}, {value, "duration"}, {value, "max-events"},
-                     {value, "durability-window"}, {flag, "redact"}, {value, "redact-rules"}, {flag, "insecure"},
-                     {value, "ca-file"}, {value, "refresh-lead"}, {value, "overlap"}, {value, "connection-ttl"},
-                     {value, "clock"}, {value, "time-scale"}},
-                    0),
-        make_parser("dialpad-replay",
-                    {{value, "session"}, {value, "output"}, {value, "secret"}, {value, "redact-rules"},
-                     {value, "host"}, {value, "port"}, {value, "speed"}, {value, "max-gap"}, {value, "loop"},
-                     {value, "require-token"}, {value, "report"}, {value, "exit-after"}, {value, "wait-clients"},
-                     {flag, "rebase-time"}, {value, "sign-secret"}, {value, "mode"}, {repeated, "filter"},
-                     {flag, "replay-closes"}, {value, "client-queue"}},
-                    3),
-    };
+    static std::array<cli::option_parser, 3> const tables{mock::make_command_line(), recorder::make_command_line(),
+                                                          replayer::make_command_line()};
     return tables;
 }
 
