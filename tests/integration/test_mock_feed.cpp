@@ -1,10 +1,13 @@
 // dialpad-mock's event websocket: token scopes, routing, signing, bad
 // tokens, the hourly cut in virtual time, fan-out, admin control.
 
+#include "core/clock/virtual_clock.hpp"
 #include "core/jwt/jwt.hpp"
+#include "mockserver/mock_server.hpp"
 #include "tests/support/mock_fixture.hpp"
 #include "tests/support/ws_test_client.hpp"
 
+#include <boost/asio/io_context.hpp>
 #include <doctest/doctest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -576,4 +579,29 @@ TEST_CASE("mock feed: a batch larger than a REST body is taken whole; payloads k
     auto const got = client.wait_for_messages(2001);
     CHECK(got[1999] == batch["events"][1999]["raw"].get<std::string>());
     CHECK(got[2000] == R"({"call_id":5823519046647808,"state":"hangup","note":"a \"quoted\" é","ratio":0.5})");
+}
+
+TEST_CASE("mock feed: a scenario stopped before its player first ran leaves nothing waiting") {
+    // On a paused clock the scenario's later events are due never; a player
+    // that started after stop() would wait for them for ever, and the
+    // io_context would never run out of work.
+    harness::virtual_clock time{0.0, harness::wall_time{std::chrono::seconds{1767225600}}};
+    boost::asio::io_context ioc{1};
+    {
+        harness::mock::mock_options options;
+        options.port = 0;
+        harness::mock::mock_server mock{ioc.get_executor(), options, time, &time};
+        mock.start();
+        std::string const body = R"({"seed":7})";
+        auto const exchange = mock.serve_bytes("POST /__admin/scenarios/inbound_call_answered HTTP/1.1\r\n"
+                                               "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+        REQUIRE(exchange.answered == 1);
+        CHECK(exchange.written.starts_with("HTTP/1.1 20"));
+        mock.stop();  // before the io_context ran anything: the player has not started
+    }
+    // Every handler left runs at once (nothing is timed on a paused clock);
+    // run() returns when no work is left, which is what is checked.
+    for (int round = 0; round < 1000 && !ioc.stopped(); ++round) ioc.poll();
+    CHECK(ioc.stopped());
 }
