@@ -16,7 +16,7 @@ if (!repo || !out) {
 const support = readFileSync(join(repo, 'fuzz/fuzz_support.hpp'), 'utf8');
 const secret = support.match(/k_hs256_secret = "([^"]*)"/)[1];
 const pem = support.match(/-----BEGIN PRIVATE KEY-----[\s\S]*?-----END PRIVATE KEY-----\n/)[0];
-const es256Key = createPrivateKey(pem);
+const es256_key = createPrivateKey(pem);
 
 let written = 0;
 function seed(target, name, bytes) {
@@ -33,16 +33,16 @@ function hs256(payload, header = '{"alg":"HS256","typ":"JWT"}', key = secret) {
 }
 function es256(payload, header = '{"alg":"ES256","typ":"vnd.dialpad.websocket+jwt"}') {
   const input = `${b64url(header)}.${b64url(payload)}`;
-  const signature = sign('sha256', Buffer.from(input), { key: es256Key, dsaEncoding: 'ieee-p1363' });
+  const signature = sign('sha256', Buffer.from(input), { key: es256_key, dsaEncoding: 'ieee-p1363' });
   return `${input}.${b64url(signature)}`;
 }
 
 // --- the fixtures: sessions, and the events in them -----------------------
-const fixtureDir = join(repo, 'fixtures');
-const fixtures = readdirSync(fixtureDir).filter((f) => f.endsWith('.jsonl')).sort();
+const fixture_dir = join(repo, 'fixtures');
+const fixtures = readdirSync(fixture_dir).filter((f) => f.endsWith('.jsonl')).sort();
 const events = [];  // { family, text }
 for (const file of fixtures) {
-  const lines = readFileSync(join(fixtureDir, file), 'utf8').split('\n').filter((l) => l.length > 0);
+  const lines = readFileSync(join(fixture_dir, file), 'utf8').split('\n').filter((l) => l.length > 0);
   const stem = file.replace(/\.jsonl$/, '');
   // Short sessions mutate faster than whole ones: the header and a few frames.
   seed('fuzz_jsonl_import', `${stem}-3.jsonl`, lines.slice(0, 4).join('\n') + '\n');
@@ -120,9 +120,9 @@ commands.forEach((line, i) => {
   const [program, ...args] = line.split(/\s+/);
   seed('fuzz_cli', `readme-${i}.args`, [program.split('/').pop(), ...args].join('\n') + '\n');
 });
-const callIds = [...new Set(events.map((t) => JSON.parse(t).call_id).filter((id) => id))].slice(0, 4);
+const call_ids = [...new Set(events.map((t) => JSON.parse(t).call_id).filter((id) => id))].slice(0, 4);
 const filters = ['family=call,sms', 'state=hangup,missed', 'from=90s\nto=10m', 'family=contact\nfrom=250ms',
-  ...callIds.map((id) => `call=${id}`), ...callIds.map((id) => `call-graph=${id}\nstate=ringing`)];
+  ...call_ids.map((id) => `call=${id}`), ...call_ids.map((id) => `call-graph=${id}\nstate=ringing`)];
 filters.forEach((f, i) => seed('fuzz_filter', `filter-${i}.txt`, f + '\n'));
 
 console.log(`make_seeds: ${written} seeds in ${out}`);

@@ -34,39 +34,26 @@ import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parse_command_line, set_name, usage } from '../node/script_support.mjs';
 
 const NAME = 'browser_consumer';
+set_name(NAME);
 
 // --- Command line and environment -------------------------------------------
-function usage(reason) {
-    process.stderr.write(`${NAME}: ${reason}\n`);
-    process.exit(2);
-}
-
-let options;
-try {
-    ({ values: options } = parseArgs({
-        options: {
-            http: { type: 'string' },
-            admin: { type: 'string' },
-            'out-dir': { type: 'string' },
-            'timeout-ms': { type: 'string', default: '5000' },
-        },
-        strict: true,
-        allowPositionals: false,
-    }));
-} catch (e) {
-    usage(e.message);
-}
+const options = parse_command_line({
+    http: { type: 'string' },
+    admin: { type: 'string' },
+    'out-dir': { type: 'string' },
+    'timeout-ms': { type: 'string', default: '5000' },
+});
 if (!options.http || !options.admin || !options['out-dir']) usage('--http, --admin and --out-dir are required');
-const httpBase = options.http.replace(/\/+$/, '');
-const adminBase = options.admin.replace(/\/+$/, '');
-const outDir = path.resolve(options['out-dir']);
-const timeoutMs = Number(options['timeout-ms']);
-if (!Number.isInteger(timeoutMs) || timeoutMs < 1) usage(`--timeout-ms must be a positive integer, got '${options['timeout-ms']}'`);
-const apiKey = process.env.DIALPAD_API_KEY;
-if (!apiKey) usage('DIALPAD_API_KEY is not set (the API key is read from the environment only)');
+const http_base = options.http.replace(/\/+$/, '');
+const admin_base = options.admin.replace(/\/+$/, '');
+const out_dir = path.resolve(options['out-dir']);
+const timeout_ms = Number(options['timeout-ms']);
+if (!Number.isInteger(timeout_ms) || timeout_ms < 1) usage(`--timeout-ms must be a positive integer, got '${options['timeout-ms']}'`);
+const api_key = process.env.DIALPAD_API_KEY;
+if (!api_key) usage('DIALPAD_API_KEY is not set (the API key is read from the environment only)');
 
 // playwright-core is installed with the Node consumer's packages.
 const require = createRequire(new URL('../node/package.json', import.meta.url));
@@ -98,21 +85,21 @@ const watchdog = setTimeout(() => {
 }, 40_000);
 
 // --- The page's origin -------------------------------------------------------------
-const pageDir = path.dirname(fileURLToPath(import.meta.url));
-const pageFiles = new Map([
+const page_dir = path.dirname(fileURLToPath(import.meta.url));
+const page_files = new Map([
     ['/', ['index.html', 'text/html; charset=utf-8']],
     ['/app.js', ['app.js', 'text/javascript; charset=utf-8']],
 ]);
 
-async function startPageServer() {
+async function start_page_server() {
     const server = http.createServer(async (req, res) => {
-        const file = req.method === 'GET' ? pageFiles.get(new URL(req.url, 'http://page').pathname) : undefined;
+        const file = req.method === 'GET' ? page_files.get(new URL(req.url, 'http://page').pathname) : undefined;
         if (!file) {
             res.writeHead(404).end();
             return;
         }
         try {
-            const body = await readFile(path.join(pageDir, file[0]));
+            const body = await readFile(path.join(page_dir, file[0]));
             res.writeHead(200, { 'Content-Type': file[1], 'Cache-Control': 'no-store' }).end(body);
         } catch {
             res.writeHead(500).end();
@@ -131,15 +118,15 @@ async function admin(method, route, body) {
     let response;
     let text;
     try {
-        response = await fetch(`${adminBase}${route}`, {
+        response = await fetch(`${admin_base}${route}`, {
             method,
             headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
             body: body === undefined ? undefined : JSON.stringify(body),
-            signal: AbortSignal.timeout(timeoutMs),
+            signal: AbortSignal.timeout(timeout_ms),
         });
         text = await response.text();
     } catch (e) {
-        fail(`${where}: ${e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : e.message}`);
+        fail(`${where}: ${e.name === 'TimeoutError' ? `no answer within ${timeout_ms} ms` : e.message}`);
     }
     if (!response.ok) fail(`${where}: HTTP ${response.status} ${text.slice(0, 200)}`);
     return JSON.parse(text);
@@ -149,9 +136,9 @@ async function admin(method, route, body) {
 // Unique ids (JSON numbers below 2^53, as Dialpad's are); the key names the
 // family and the id, as the page's data-key does.
 let serial = 0;
-let nowMs = 0; // the mock's clock, for the events' timestamps
+let now_ms = 0; // the mock's clock, for the events' timestamps
 
-function makeEvent(family) {
+function make_event(family) {
     serial += 1;
     const payload = family === 'call'
         ? {
@@ -160,8 +147,8 @@ function makeEvent(family) {
             direction: 'inbound',
             external_number: '+15555550100',
             internal_number: '+15555550199',
-            date_started: nowMs,
-            event_timestamp: nowMs,
+            date_started: now_ms,
+            event_timestamp: now_ms,
             target: { id: 5100000000000001, type: 'user', name: 'Test Agent', phone: '+15555550199' },
             entry_point_call_id: null,
             master_call_id: null,
@@ -174,8 +161,8 @@ function makeEvent(family) {
             from_number: '+15555550100',
             to_number: ['+15555550199'],
             text: `message ${serial} ✓`,
-            created_date: nowMs,
-            event_timestamp: nowMs,
+            created_date: now_ms,
+            event_timestamp: now_ms,
             is_internal: false,
             target: { id: 5100000000000001, type: 'user', name: 'Test Agent', phone_number: '+15555550199' },
         };
@@ -185,18 +172,18 @@ function makeEvent(family) {
 
 // expected: what the page must list, in order: {key, raw} for an explicit
 // event, {scenario: true} for one of a scenario (its payloads are the mock's).
-async function injectOne(family, expected, websocketId) {
-    const made = makeEvent(family);
+async function inject_one(family, expected, websocket_id) {
+    const made = make_event(family);
     const answer = await admin('POST', '/events', { type: family, raw: made.raw });
     const delivered = answer.delivered ?? [];
-    if (delivered.length !== 1 || delivered[0].websocket !== websocketId) {
-        fail(`inject ${made.key}: delivered to ${JSON.stringify(answer.delivered)}, expected the page's websocket ${websocketId} once`);
+    if (delivered.length !== 1 || delivered[0].websocket !== websocket_id) {
+        fail(`inject ${made.key}: delivered to ${JSON.stringify(answer.delivered)}, expected the page's websocket ${websocket_id} once`);
     }
     expected.push(made);
 }
 
-async function injectBatch(families, expected) {
-    const made = families.map(makeEvent);
+async function inject_batch(families, expected) {
+    const made = families.map(make_event);
     const answer = await admin('POST', '/events', { events: made.map((m) => ({ type: m.family, raw: m.raw })) });
     if (answer.events !== made.length || answer.deliveries !== made.length) {
         fail(`inject batch of ${made.length}: answered ${JSON.stringify(answer)}`);
@@ -204,7 +191,7 @@ async function injectBatch(families, expected) {
     expected.push(...made);
 }
 
-async function injectScenario(name, seed, expected) {
+async function inject_scenario(name, seed, expected) {
     const answer = await admin('POST', `/scenarios/${name}`, { seed, params: { immediate: true } });
     const events = answer.events ?? [];
     if (events.length === 0 || answer.delivered !== events.length || events.some((e) => e.type !== 'call')) {
@@ -215,24 +202,24 @@ async function injectScenario(name, seed, expected) {
 
 async function advance(seconds) {
     const clock = await admin('POST', '/clock/advance', { seconds });
-    nowMs = clock.now_ms;
+    now_ms = clock.now_ms;
 }
 
 // --- The page ------------------------------------------------------------------------
 class ConsumerPage {
-    static async open(browser, pageOrigin, extraConfig = {}) {
+    static async open(browser, page_origin, extra_config = {}) {
         const self = new ConsumerPage();
         self.context = await browser.newContext({ viewport: { width: 960, height: 720 } });
         self.page = await self.context.newPage();
-        self.page.setDefaultTimeout(timeoutMs);
-        self.consoleErrors = [];
-        self.page.on('console', (m) => { if (m.type() === 'error') self.consoleErrors.push(m.text()); });
-        self.page.on('pageerror', (e) => self.consoleErrors.push(`uncaught: ${e.message}`));
+        self.page.setDefaultTimeout(timeout_ms);
+        self.console_errors = [];
+        self.page.on('console', (m) => { if (m.type() === 'error') self.console_errors.push(m.text()); });
+        self.page.on('pageerror', (e) => self.console_errors.push(`uncaught: ${e.message}`));
         // Over playwright's pipe to the browser, before app.js runs.
         await self.page.addInitScript((config) => {
             window.dialpadConsumerConfig = Object.freeze(config);
-        }, { apiBase: httpBase, apiKey, ...extraConfig });
-        await self.page.goto(`${pageOrigin}/`);
+        }, { apiBase: http_base, apiKey: api_key, ...extra_config });
+        await self.page.goto(`${page_origin}/`);
         return self;
     }
 
@@ -245,12 +232,12 @@ class ConsumerPage {
     }
 
     // Waits for the page to be in `state` on connection `n`, or to fail.
-    async waitStatus(state, n, what) {
+    async wait_status(state, n, what) {
         const wanted = `#status[data-state="${state}"][data-connection="${n}"], #status[data-state="failed"]`;
         try {
             await this.page.locator(wanted).waitFor();
         } catch {
-            fail(`${what}: not within ${timeoutMs} ms; status ${JSON.stringify(await this.status())}`);
+            fail(`${what}: not within ${timeout_ms} ms; status ${JSON.stringify(await this.status())}`);
         }
         const status = await this.status();
         if (status.state !== state) fail(`${what}: the page failed: ${(await this.errors()).join('; ')}`);
@@ -258,12 +245,12 @@ class ConsumerPage {
     }
 
     // Waits until the list has `count` items (or the page failed); returns them.
-    async waitEvents(count, what) {
+    async wait_events(count, what) {
         const wanted = `#events > li:nth-child(${count}), #status[data-state="failed"]`;
         try {
             await this.page.locator(wanted).first().waitFor();
         } catch {
-            fail(`${what}: not within ${timeoutMs} ms; the page lists ${await this.page.locator('#events > li').count()}`);
+            fail(`${what}: not within ${timeout_ms} ms; the page lists ${await this.page.locator('#events > li').count()}`);
         }
         const errors = await this.errors();
         if (errors.length) fail(`${what}: the page failed: ${errors.join('; ')}`);
@@ -282,7 +269,7 @@ class ConsumerPage {
 
 // The list must be exactly `expected`, in order; explicit events with their
 // exact bytes, scenario ones as calls.
-function checkList(listed, expected, what) {
+function check_list(listed, expected, what) {
     if (listed.length !== expected.length) fail(`${what}: the page lists ${listed.length} events, ${expected.length} were injected`);
     expected.forEach((want, i) => {
         const got = listed[i];
@@ -297,101 +284,101 @@ function checkList(listed, expected, what) {
 }
 
 // --- The run -------------------------------------------------------------------------
-async function run(browser, pageOrigin) {
+async function run(browser, page_origin) {
     const clock = await admin('GET', '/clock');
     if (clock.virtual !== true || clock.scale !== 0) {
         fail(`the mock must run with --clock virtual --time-scale 0; its clock is ${JSON.stringify(clock)}`);
     }
-    nowMs = clock.now_ms;
+    now_ms = clock.now_ms;
 
-    const consumer = await ConsumerPage.open(browser, pageOrigin);
-    const first = await consumer.waitStatus('open', 1, 'connection 1 open');
-    const websocketId = first.websocket;
+    const consumer = await ConsumerPage.open(browser, page_origin);
+    const first = await consumer.wait_status('open', 1, 'connection 1 open');
+    const websocket_id = first.websocket;
 
     const expected = [];
-    await injectOne('call', expected, websocketId);
-    await injectOne('sms', expected, websocketId);
-    await injectBatch(['call', 'sms', 'call'], expected);
-    await injectScenario('inbound_call_answered', 3, expected);
-    await injectOne('call', expected, websocketId);
-    const beforeCut = expected.length;
-    checkList(await consumer.waitEvents(beforeCut, `${beforeCut} events on connection 1`), expected, 'connection 1');
+    await inject_one('call', expected, websocket_id);
+    await inject_one('sms', expected, websocket_id);
+    await inject_batch(['call', 'sms', 'call'], expected);
+    await inject_scenario('inbound_call_answered', 3, expected);
+    await inject_one('call', expected, websocket_id);
+    const before_cut = expected.length;
+    check_list(await consumer.wait_events(before_cut, `${before_cut} events on connection 1`), expected, 'connection 1');
 
     // The hour cut: the mock ends the connection; the page must come back.
     await advance(3600);
-    const second = await consumer.waitStatus('open', 2, 'reconnected after the hour cut');
+    const second = await consumer.wait_status('open', 2, 'reconnected after the hour cut');
     if (second.closes !== '1006' && second.closes !== '1001') fail(`the hour cut closed with ${second.closes}, expected 1006 or 1001`);
-    await injectOne('sms', expected, websocketId);
-    await injectOne('call', expected, websocketId);
-    const listed = await consumer.waitEvents(expected.length, `${expected.length} events after the reconnect`);
-    checkList(listed, expected, 'after the reconnect');
-    const perConnection = [1, 2].map((n) => listed.filter((e) => e.connection === n).length);
-    if (perConnection[0] !== beforeCut) fail(`connection 1 listed ${perConnection[0]} events, expected ${beforeCut}`);
+    await inject_one('sms', expected, websocket_id);
+    await inject_one('call', expected, websocket_id);
+    const listed = await consumer.wait_events(expected.length, `${expected.length} events after the reconnect`);
+    check_list(listed, expected, 'after the reconnect');
+    const per_connection = [1, 2].map((n) => listed.filter((e) => e.connection === n).length);
+    if (per_connection[0] !== before_cut) fail(`connection 1 listed ${per_connection[0]} events, expected ${before_cut}`);
 
     // The REST journal: preflighted, one websocket, the URL refreshed with GET.
     const journal = (await admin('GET', '/requests')).requests ?? [];
     const operations = {};
     for (const r of journal) if (r.operation) operations[r.operation] = (operations[r.operation] ?? 0) + 1;
-    const expectOps = { 'websockets.create': 1, 'websockets.get': 1, 'subscriptions.call.create': 1, 'subscriptions.sms.create': 1 };
-    for (const [op, n] of Object.entries(expectOps)) {
+    const expect_ops = { 'websockets.create': 1, 'websockets.get': 1, 'subscriptions.call.create': 1, 'subscriptions.sms.create': 1 };
+    for (const [op, n] of Object.entries(expect_ops)) {
         if ((operations[op] ?? 0) !== n) fail(`REST journal: ${operations[op] ?? 0} × ${op}, expected ${n}`);
     }
     const preflighted = new Set(journal.filter((r) => r.method === 'OPTIONS' && r.status === 204).map((r) => r.path));
-    for (const p of ['/api/v2/websockets', '/api/v2/subscriptions/call', '/api/v2/subscriptions/sms', `/api/v2/websockets/${websocketId}`]) {
+    for (const p of ['/api/v2/websockets', '/api/v2/subscriptions/call', '/api/v2/subscriptions/sms', `/api/v2/websockets/${websocket_id}`]) {
         if (!preflighted.has(p)) fail(`REST journal: no CORS preflight for ${p}`);
     }
     const refused = journal.filter((r) => r.status >= 400);
     if (refused.length) fail(`REST journal: refused ${JSON.stringify(refused).slice(0, 300)}`);
-    if (consumer.consoleErrors.length) fail(`the page logged errors: ${consumer.consoleErrors.join('; ').slice(0, 500)}`);
+    if (consumer.console_errors.length) fail(`the page logged errors: ${consumer.console_errors.join('; ').slice(0, 500)}`);
 
-    const screenshot = path.join(outDir, 'browser_consumer.png');
+    const screenshot = path.join(out_dir, 'browser_consumer.png');
     await consumer.page.screenshot({ path: screenshot, fullPage: true });
     await consumer.close();
 
     // A wrong secret on the page's side: the first frame fails, visibly.
     await admin('POST', '/reset');
-    const wrong = await ConsumerPage.open(browser, pageOrigin, { verifySecret: 'not-the-websocket-secret' });
-    const wrongStatus = await wrong.waitStatus('open', 1, 'wrong secret: connection open');
-    await injectOne('call', [], wrongStatus.websocket);
+    const wrong = await ConsumerPage.open(browser, page_origin, { verifySecret: 'not-the-websocket-secret' });
+    const wrong_status = await wrong.wait_status('open', 1, 'wrong secret: connection open');
+    await inject_one('call', [], wrong_status.websocket);
     try {
         await wrong.page.locator('#status[data-state="failed"]').waitFor();
     } catch {
-        fail(`wrong secret: the page did not fail within ${timeoutMs} ms; status ${JSON.stringify(await wrong.status())}`);
+        fail(`wrong secret: the page did not fail within ${timeout_ms} ms; status ${JSON.stringify(await wrong.status())}`);
     }
-    const wrongErrors = await wrong.errors();
-    const wantError = 'connection 1, frame 1: JWT verification failed: invalid signature';
-    if (wrongErrors.length !== 1 || wrongErrors[0] !== wantError) fail(`wrong secret: errors ${JSON.stringify(wrongErrors)}, expected ['${wantError}']`);
+    const wrong_errors = await wrong.errors();
+    const want_error = 'connection 1, frame 1: JWT verification failed: invalid signature';
+    if (wrong_errors.length !== 1 || wrong_errors[0] !== want_error) fail(`wrong secret: errors ${JSON.stringify(wrong_errors)}, expected ['${want_error}']`);
     if (await wrong.page.locator('#events > li').count() !== 0) fail('wrong secret: the page listed an event');
     if (!(await wrong.page.locator('#errors > li').isVisible())) fail('wrong secret: the error is not visible');
-    const wrongScreenshot = path.join(outDir, 'browser_consumer_wrong_secret.png');
-    await wrong.page.screenshot({ path: wrongScreenshot, fullPage: true });
+    const wrong_screenshot = path.join(out_dir, 'browser_consumer_wrong_secret.png');
+    await wrong.page.screenshot({ path: wrong_screenshot, fullPage: true });
     await wrong.close();
 
     return {
         ok: true,
-        websocket: websocketId,
+        websocket: websocket_id,
         connections: 2,
         close_codes: second.closes.split(',').map(Number),
         events: expected.length,
         explicit: expected.filter((e) => !e.scenario).length,
         scenario: expected.filter((e) => e.scenario).length,
-        per_connection: perConnection,
+        per_connection,
         preflights: journal.filter((r) => r.method === 'OPTIONS').length,
         rest: operations,
-        wrong_secret: wrongErrors[0],
-        screenshots: [screenshot, wrongScreenshot],
+        wrong_secret: wrong_errors[0],
+        screenshots: [screenshot, wrong_screenshot],
     };
 }
 
-const server = await startPageServer();
-const pageOrigin = `http://127.0.0.1:${server.address().port}`;
+const server = await start_page_server();
+const page_origin = `http://127.0.0.1:${server.address().port}`;
 let browser = null;
 let summary = null;
 let failure = null;
 try {
-    if (new URL(httpBase).origin === pageOrigin) fail(`the page and the mock share the origin ${pageOrigin}`);
+    if (new URL(http_base).origin === page_origin) fail(`the page and the mock share the origin ${page_origin}`);
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS, timeout: 15_000 });
-    summary = await run(browser, pageOrigin);
+    summary = await run(browser, page_origin);
 } catch (e) {
     failure = e instanceof Failure ? e.message : `${e.name}: ${e.message}`;
 } finally {

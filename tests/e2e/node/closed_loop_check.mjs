@@ -24,31 +24,18 @@
 
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parse_command_line, set_name, usage } from './script_support.mjs';
 
 const NAME = 'closed_loop_check';
+set_name(NAME);
 
-function usage(reason) {
-    process.stderr.write(`${NAME}: ${reason}\n`);
-    process.exit(2);
-}
-
-let options;
-try {
-    ({ values: options } = parseArgs({
-        options: {
-            export: { type: 'string' },
-            deliveries: { type: 'string' },
-            injected: { type: 'string' },
-            report: { type: 'string' },
-            consumer: { type: 'string' },
-        },
-        strict: true,
-        allowPositionals: false,
-    }));
-} catch (e) {
-    usage(e.message);
-}
+const options = parse_command_line({
+    export: { type: 'string' },
+    deliveries: { type: 'string' },
+    injected: { type: 'string' },
+    report: { type: 'string' },
+    consumer: { type: 'string' },
+});
 if (!options.export) usage('--export FILE is required');
 
 function read(path) {
@@ -58,7 +45,7 @@ function read(path) {
         usage(`cannot read ${path}: ${e.message}`);
     }
 }
-function readJson(path) {
+function read_json(path) {
     try {
         return JSON.parse(read(path));
     } catch (e) {
@@ -72,9 +59,9 @@ const problem = (text) => problems.push(text);
 const summary = {};
 
 // --- The archive, as exported ------------------------------------------------
-const [headerLine, ...frameLines] = lines(read(options.export));
-const header = JSON.parse(headerLine);
-const frames = frameLines.map((line) => JSON.parse(line));
+const [header_line, ...frame_lines] = lines(read(options.export));
+const header = JSON.parse(header_line);
+const frames = frame_lines.map((line) => JSON.parse(line));
 const served = frames.filter((f) => f.kind === 'event' || f.kind === 'control');
 const events = frames.filter((f) => f.kind === 'event');
 
@@ -89,13 +76,13 @@ summary.refreshes = connections.filter((c) => c.end_reason === 'token_refresh').
 summary.gaps = (header.gaps ?? []).length;
 // The recorder verifies JWT frames with the secret it was given; any verdict
 // but valid (bad_signature, wrong_algorithm, malformed, unchecked) is a fault.
-const jwtVerdicts = events.map((f) => f.signature).filter((s) => s !== undefined && s !== 'not_jwt');
-summary.bad_signatures = jwtVerdicts.filter((s) => s !== 'valid').length;
+const jwt_verdicts = events.map((f) => f.signature).filter((s) => s !== undefined && s !== 'not_jwt');
+summary.bad_signatures = jwt_verdicts.filter((s) => s !== 'valid').length;
 summary.archive_sha256 = sequence.digest('hex');
 if (summary.bad_signatures > 0) problem(`${summary.bad_signatures} archived events do not carry a valid signature`);
 
 // An event's own text: the payload of a JWT frame, else the frame itself.
-function eventText(frame) {
+function event_text(frame) {
     const parts = frame.text.split('.');
     return parts.length === 3 ? Buffer.from(parts[1], 'base64url').toString('utf8') : frame.text;
 }
@@ -103,7 +90,7 @@ function eventText(frame) {
 // --- What was injected --------------------------------------------------------
 if (options.injected) {
     const injected = lines(read(options.injected));
-    const archived = events.map(eventText);
+    const archived = events.map(event_text);
     summary.injected = injected.length;
     const position = new Map(injected.map((text, i) => [text, i]));
     if (position.size !== injected.length) problem('the injected events are not all distinct');
@@ -121,29 +108,29 @@ if (options.injected) {
 
 // --- What the mock sent ---------------------------------------------------------
 if (options.deliveries) {
-    const deliveries = readJson(options.deliveries).deliveries ?? [];
-    const perEvent = new Map();
-    const lastOnConnection = new Map();
+    const deliveries = read_json(options.deliveries).deliveries ?? [];
+    const per_event = new Map();
+    const last_on_connection = new Map();
     for (const d of deliveries) {
-        perEvent.set(d.event, (perEvent.get(d.event) ?? 0) + 1);
-        if (d.event <= (lastOnConnection.get(d.connection) ?? 0)) problem(`the mock sent event ${d.event} on connection ${d.connection} out of order`);
-        lastOnConnection.set(d.connection, d.event);
+        per_event.set(d.event, (per_event.get(d.event) ?? 0) + 1);
+        if (d.event <= (last_on_connection.get(d.connection) ?? 0)) problem(`the mock sent event ${d.event} on connection ${d.connection} out of order`);
+        last_on_connection.set(d.connection, d.event);
     }
-    summary.delivered_events = perEvent.size;
+    summary.delivered_events = per_event.size;
     summary.deliveries = deliveries.length;
-    summary.sent_twice = [...perEvent.values()].filter((n) => n > 1).length;
-    summary.mock_connections = lastOnConnection.size;
-    if (perEvent.size !== events.length) problem(`the mock sent ${perEvent.size} distinct events, the archive holds ${events.length}`);
+    summary.sent_twice = [...per_event.values()].filter((n) => n > 1).length;
+    summary.mock_connections = last_on_connection.size;
+    if (per_event.size !== events.length) problem(`the mock sent ${per_event.size} distinct events, the archive holds ${events.length}`);
     if (options.injected) {
         const unsent = [];
-        for (let id = 1; id <= summary.injected; id++) if (!perEvent.has(id)) unsent.push(id);
+        for (let id = 1; id <= summary.injected; id++) if (!per_event.has(id)) unsent.push(id);
         if (unsent.length) problem(`the mock sent ${unsent.length} injected events to no connection (event ids ${unsent.slice(0, 10).join(', ')})`);
     }
 }
 
 // --- What was replayed ------------------------------------------------------------
 if (options.report) {
-    const report = readJson(options.report);
+    const report = read_json(options.report);
     const clients = report.clients ?? [];
     if (clients.length !== 1) problem(`the replay report lists ${clients.length} clients, expected 1`);
     const client = clients[0] ?? {};
@@ -154,7 +141,7 @@ if (options.report) {
     if (client.sha256 !== summary.archive_sha256) problem(`the replay report's sha256 ${client.sha256} differs from the archive's ${summary.archive_sha256}`);
 }
 if (options.consumer) {
-    const consumer = readJson(options.consumer);
+    const consumer = read_json(options.consumer);
     summary.consumer_frames = consumer.frames;
     summary.consumer_sha256 = consumer.sha256;
     if (consumer.frames !== served.length) problem(`the consumer received ${consumer.frames} frames, the archive holds ${served.length}`);

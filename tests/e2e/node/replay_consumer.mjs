@@ -13,44 +13,34 @@
 // Usage: node replay_consumer.mjs --url ws://127.0.0.1:PORT/events/TOKEN [--timeout-ms 20000]
 
 import { createHash } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { parse_command_line, set_name, usage } from './script_support.mjs';
 
 const NAME = 'replay_consumer';
+set_name(NAME);
 
 function fail(reason) {
     process.stderr.write(`${NAME}: ${String(reason).replace(/\s*\n\s*/g, ' ')}\n`);
     process.exit(1);
 }
 
-let options;
-try {
-    ({ values: options } = parseArgs({
-        options: {
-            url: { type: 'string' },
-            'timeout-ms': { type: 'string', default: '20000' },
-        },
-        strict: true,
-        allowPositionals: false,
-    }));
-} catch (e) {
-    process.stderr.write(`${NAME}: ${e.message}\n`);
-    process.exit(2);
-}
-const timeoutMs = Number(options['timeout-ms']);
-if (!options.url || !/^wss?:\/\/.+\/events\/[^/]+$/.test(options.url) || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
-    process.stderr.write(`${NAME}: --url ws://HOST:PORT/events/TOKEN is required; --timeout-ms must be a positive integer\n`);
-    process.exit(2);
+const options = parse_command_line({
+    url: { type: 'string' },
+    'timeout-ms': { type: 'string', default: '20000' },
+});
+const timeout_ms = Number(options['timeout-ms']);
+if (!options.url || !/^wss?:\/\/.+\/events\/[^/]+$/.test(options.url) || !Number.isInteger(timeout_ms) || timeout_ms < 1) {
+    usage('--url ws://HOST:PORT/events/TOKEN is required; --timeout-ms must be a positive integer');
 }
 
-const watchdog = setTimeout(() => fail(`the server did not close within ${timeoutMs} ms`), timeoutMs);
+const watchdog = setTimeout(() => fail(`the server did not close within ${timeout_ms} ms`), timeout_ms);
 
 // Only the 32-byte per-frame digests are kept, not the frames.
 const sequence = createHash('sha256');
 let frames = 0;
 let bytes = 0;
 
-const socket = new WebSocket(options.url, { handshakeTimeout: timeoutMs });
+const socket = new WebSocket(options.url, { handshakeTimeout: timeout_ms });
 socket.on('message', (data) => {
     // ws hands over each message whole, as a Buffer of its exact payload bytes.
     sequence.update(createHash('sha256').update(data).digest());

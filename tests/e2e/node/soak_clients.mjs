@@ -5,7 +5,7 @@
 // documentation tells apps to, and checks what it receives.
 //
 // The events are the soak injector's (scripts/soak.mjs): each one's text is
-// soakEventText(seq, groups) (soak_events.mjs), starting with
+// soak_event_text(seq, groups) (soak_events.mjs), starting with
 // {"soak_seq":SEQ, so a client reads the sequence number from the first
 // bytes, checks the frame's length against the text it must be (and every
 // 50th frame byte for byte), and keeps per client:
@@ -32,46 +32,35 @@
 
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { soakEventText, soakTargetId } from './soak_events.mjs';
+import { parse_command_line, set_name, usage } from './script_support.mjs';
+import { soak_event_text, soak_target_id } from './soak_events.mjs';
 
 const NAME = 'soak_clients';
+set_name(NAME);
 
 function fail(reason) {
     process.stderr.write(`${NAME}: ${String(reason).replace(/\s*\n\s*/g, ' ')}\n`);
     process.exit(1);
 }
 
-let options;
-try {
-    ({ values: options } = parseArgs({
-        options: {
-            http: { type: 'string' },
-            clients: { type: 'string', default: '100' },
-            groups: { type: 'string', default: '1' },
-            'status-ms': { type: 'string', default: '10000' },
-            'timeout-ms': { type: 'string', default: '20000' },
-        },
-        strict: true,
-        allowPositionals: false,
-    }));
-} catch (e) {
-    process.stderr.write(`${NAME}: ${e.message}\n`);
-    process.exit(2);
-}
+const options = parse_command_line({
+    http: { type: 'string' },
+    clients: { type: 'string', default: '100' },
+    groups: { type: 'string', default: '1' },
+    'status-ms': { type: 'string', default: '10000' },
+    'timeout-ms': { type: 'string', default: '20000' },
+});
 const count = Number(options.clients);
 const groups = Number(options.groups);
-const statusMs = Number(options['status-ms']);
-const timeoutMs = Number(options['timeout-ms']);
+const status_ms = Number(options['status-ms']);
+const timeout_ms = Number(options['timeout-ms']);
 const keys = (process.env.SOAK_API_KEYS ?? '').split(',').filter((k) => k.length > 0);
-if (!options.http || !/^http:\/\/[^/]+$/.test(options.http) || !(count >= 1) || !(groups >= 1 && groups <= count) || !(statusMs >= 100) || !(timeoutMs >= 1)) {
-    process.stderr.write(`${NAME}: --http http://HOST:PORT is required; --clients, --groups (at most --clients), --status-ms, --timeout-ms must be positive\n`);
-    process.exit(2);
+if (!options.http || !/^http:\/\/[^/]+$/.test(options.http) || !(count >= 1) || !(groups >= 1 && groups <= count) || !(status_ms >= 100) || !(timeout_ms >= 1)) {
+    usage('--http http://HOST:PORT is required; --clients, --groups (at most --clients), --status-ms, --timeout-ms must be positive');
 }
 if (keys.length === 0) {
-    process.stderr.write(`${NAME}: SOAK_API_KEYS must name at least one API key\n`);
-    process.exit(2);
+    usage('SOAK_API_KEYS must name at least one API key');
 }
 
 async function rest(method, path, key, body) {
@@ -79,7 +68,7 @@ async function rest(method, path, key, body) {
         method,
         headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: AbortSignal.timeout(timeout_ms),
     });
     const text = await response.text();
     if (!response.ok) throw new Error(`${method} ${path}: HTTP ${response.status} ${text.slice(0, 200)}`);
@@ -91,7 +80,7 @@ const PREFIX_LENGTH = PREFIX.length;
 const MAX_GAPS_KEPT = 2000;
 
 // The sequence number at the start of a frame, or -1.
-function seqOf(data) {
+function seq_of(data) {
     let seq = 0;
     let i = PREFIX_LENGTH;
     for (; i < data.length; i++) {
@@ -112,49 +101,49 @@ class Client {
         this.first = 0;
         this.last = 0;
         this.duplicates = 0;
-        this.outOfOrder = 0;
+        this.out_of_order = 0;
         this.missing = 0;
-        this.missingAfterReconnect = 0;
+        this.missing_after_reconnect = 0;
         this.gaps = [];
-        this.gapCount = 0;
-        this.unexpectedGaps = 0;
-        this.badFrames = 0;
+        this.gap_count = 0;
+        this.unexpected_gaps = 0;
+        this.bad_frames = 0;
         this.reconnects = 0;
-        this.closeCodes = {};
-        this.justReconnected = false;
-        this.connectedAt = 0;
-        this.reconnectMs = [];
+        this.close_codes = {};
+        this.just_reconnected = false;
+        this.connected_at = 0;
+        this.reconnect_ms = [];
         this.connected = false;
         this.stopping = false;
         this.digest = createHash('sha256');
-        this.seqBuffer = Buffer.alloc(8 * 4096);
-        this.seqFill = 0;
+        this.seq_buffer = Buffer.alloc(8 * 4096);
+        this.seq_fill = 0;
     }
 
-    async setUp() {
+    async set_up() {
         const websocket = await rest('POST', '/api/v2/websockets', this.key, {});
-        this.websocketId = websocket.id;
+        this.websocket_id = websocket.id;
         await rest('POST', '/api/v2/subscriptions/call', this.key, {
             endpoint_id: websocket.id,
             call_states: ['all'],
             target_type: 'user',
-            target_id: soakTargetId(this.group),
+            target_id: soak_target_id(this.group),
         });
         await this.connect(websocket.websocket_url);
     }
 
     connect(url) {
         return new Promise((resolve, reject) => {
-            const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeoutMs });
+            const socket = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: timeout_ms });
             this.socket = socket;
             let opened = false;
             socket.on('open', () => {
                 opened = true;
                 this.connected = true;
-                this.connectedAt = performance.now();
+                this.connected_at = performance.now();
                 resolve();
             });
-            socket.on('message', (data) => this.onFrame(data));
+            socket.on('message', (data) => this.on_frame(data));
             socket.on('error', (e) => {
                 if (!opened) reject(new Error(`client ${this.index}: ${e.message}`));
             });
@@ -164,24 +153,24 @@ class Client {
             socket.on('close', (code) => {
                 this.connected = false;
                 if (!opened || this.stopping) return;
-                this.closeCodes[code] = (this.closeCodes[code] ?? 0) + 1;
+                this.close_codes[code] = (this.close_codes[code] ?? 0) + 1;
                 // Set here, not once reconnected: ws can hand over the first
                 // frames of the next connection in the same tick as 'open'.
-                this.justReconnected = true;
+                this.just_reconnected = true;
                 this.reconnect(performance.now());
             });
         });
     }
 
     // After a cut: a fresh URL for the same websocket, then the next connection.
-    async reconnect(cutAt) {
+    async reconnect(cut_at) {
         for (let attempt = 0; !this.stopping; attempt++) {
             try {
-                const websocket = await rest('GET', `/api/v2/websockets/${this.websocketId}`, this.key);
+                const websocket = await rest('GET', `/api/v2/websockets/${this.websocket_id}`, this.key);
                 if (this.stopping) return;
                 await this.connect(websocket.websocket_url);
                 this.reconnects += 1;
-                this.reconnectMs.push(performance.now() - cutAt);
+                this.reconnect_ms.push(performance.now() - cut_at);
                 return;
             } catch (e) {
                 if (attempt >= 50) {
@@ -193,68 +182,68 @@ class Client {
         }
     }
 
-    onFrame(data) {
+    on_frame(data) {
         this.frames += 1;
         this.bytes += data.length;
-        const seq = seqOf(data);
+        const seq = seq_of(data);
         if (seq <= 0) {
-            this.badFrames += 1;
+            this.bad_frames += 1;
             return;
         }
         if (seq % groups !== this.group) {
-            this.badFrames += 1; // another user's call
+            this.bad_frames += 1; // another user's call
             return;
         }
-        const expected = soakEventText(seq, groups);
-        if (data.length !== expected.length || (seq % 50 === 0 && data.toString('latin1') !== expected)) this.badFrames += 1;
-        this.seqBuffer.writeDoubleLE(seq, this.seqFill);
-        this.seqFill += 8;
-        if (this.seqFill === this.seqBuffer.length) {
-            this.digest.update(this.seqBuffer);
-            this.seqFill = 0;
+        const expected = soak_event_text(seq, groups);
+        if (data.length !== expected.length || (seq % 50 === 0 && data.toString('latin1') !== expected)) this.bad_frames += 1;
+        this.seq_buffer.writeDoubleLE(seq, this.seq_fill);
+        this.seq_fill += 8;
+        if (this.seq_fill === this.seq_buffer.length) {
+            this.digest.update(this.seq_buffer);
+            this.seq_fill = 0;
         }
         if (this.first === 0) this.first = seq;
         if (seq <= this.last) {
             if (seq === this.last) this.duplicates += 1;
-            else this.outOfOrder += 1;
+            else this.out_of_order += 1;
         } else {
             if (this.last !== 0 && seq > this.last + groups) {
                 const missed = (seq - this.last) / groups - 1;
                 this.missing += missed;
-                this.gapCount += 1;
-                if (this.justReconnected) this.missingAfterReconnect += missed;
-                else this.unexpectedGaps += 1;
-                if (this.gaps.length < MAX_GAPS_KEPT) this.gaps.push([this.last + groups, seq - groups, this.justReconnected]);
+                this.gap_count += 1;
+                if (this.just_reconnected) this.missing_after_reconnect += missed;
+                else this.unexpected_gaps += 1;
+                if (this.gaps.length < MAX_GAPS_KEPT) this.gaps.push([this.last + groups, seq - groups, this.just_reconnected]);
             }
             this.last = seq;
         }
-        this.justReconnected = false;
+        this.just_reconnected = false;
     }
 
     summary() {
-        this.digest.update(this.seqBuffer.subarray(0, this.seqFill));
+        this.digest.update(this.seq_buffer.subarray(0, this.seq_fill));
         return {
             client: this.index,
             group: this.group,
-            websocket: this.websocketId,
+            websocket: this.websocket_id,
             frames: this.frames,
             bytes: this.bytes,
             first_seq: this.first,
             last_seq: this.last,
             duplicates: this.duplicates,
-            out_of_order: this.outOfOrder,
+            out_of_order: this.out_of_order,
             missing: this.missing,
-            missing_after_reconnect: this.missingAfterReconnect,
-            gaps: this.gapCount,
-            unexpected_gaps: this.unexpectedGaps,
+            missing_after_reconnect: this.missing_after_reconnect,
+            gaps: this.gap_count,
+            unexpected_gaps: this.unexpected_gaps,
             gap_ranges: this.gaps,
-            bad_frames: this.badFrames,
+            bad_frames: this.bad_frames,
             reconnects: this.reconnects,
             // Cut after its last frame: what it missed at the end fell in a
             // reconnect window.
-            cut_since_last_frame: this.justReconnected,
-            close_codes: this.closeCodes,
-            reconnect_ms_max: this.reconnectMs.length ? Math.round(Math.max(...this.reconnectMs)) : null,
+            cut_since_last_frame: this.just_reconnected,
+            close_codes: this.close_codes,
+            reconnect_ms_max: this.reconnect_ms.length ? Math.round(Math.max(...this.reconnect_ms)) : null,
             seq_sha256: this.digest.digest('hex'),
         };
     }
@@ -262,15 +251,15 @@ class Client {
 
 const errors = [];
 const clients = Array.from({ length: count }, (_, i) => new Client(i));
-const setUpWatchdog = setTimeout(() => fail(`the clients were not all connected within ${timeoutMs} ms`), timeoutMs);
+const set_up_watchdog = setTimeout(() => fail(`the clients were not all connected within ${timeout_ms} ms`), timeout_ms);
 try {
     // A few at a time: the mock's REST API and its event port are one thread.
-    for (let i = 0; i < clients.length; i += 10) await Promise.all(clients.slice(i, i + 10).map((c) => c.setUp()));
+    for (let i = 0; i < clients.length; i += 10) await Promise.all(clients.slice(i, i + 10).map((c) => c.set_up()));
 } catch (e) {
     fail(e.message);
 }
-clearTimeout(setUpWatchdog);
-process.stdout.write(`${JSON.stringify({ ready: true, clients: count, websockets: clients.map((c) => c.websocketId) })}\n`);
+clearTimeout(set_up_watchdog);
+process.stdout.write(`${JSON.stringify({ ready: true, clients: count, websockets: clients.map((c) => c.websocket_id) })}\n`);
 
 const totals = () => {
     let frames = 0;
@@ -283,15 +272,15 @@ const totals = () => {
     }
     return { frames, connected, reconnects };
 };
-const statusTimer = setInterval(() => {
+const status_timer = setInterval(() => {
     process.stdout.write(`${JSON.stringify({ status: true, ...totals(), errors: errors.length })}\n`);
-}, statusMs);
+}, status_ms);
 
 let stopped = false;
 function stop() {
     if (stopped) return;
     stopped = true;
-    clearInterval(statusTimer);
+    clearInterval(status_timer);
     for (const c of clients) {
         c.stopping = true;
         c.socket?.terminate();

@@ -5,15 +5,15 @@
 // is the text's length. About 330 bytes, shaped like a Dialpad call event.
 //
 // The event's target is one of `groups` users (seq mod groups), so a consumer
-// subscribed to one target user (soakTargetId) gets every groups-th event.
+// subscribed to one target user (soak_target_id) gets every groups-th event.
 
 const BASE_MS = 1767225600000; // 2026-01-01T00:00:00Z
 const STATES = ['ringing', 'connected', 'hangup', 'calling', 'voicemail'];
 
-export const soakTargetId = (group) => 5000000000000000 + group;
+export const soak_target_id = (group) => 5000000000000000 + group;
 
-export function soakEventText(seq, groups = 1) {
-    const user = soakTargetId(seq % groups);
+export function soak_event_text(seq, groups = 1) {
+    const user = soak_target_id(seq % groups);
     const phone = String(1000000 + (seq % 8999999)).padStart(7, '0');
     return (
         `{"soak_seq":${seq},"call_id":${6000000000000000 + seq},"state":"${STATES[seq % STATES.length]}",` +
@@ -25,7 +25,7 @@ export function soakEventText(seq, groups = 1) {
 }
 
 // The sequence number of an event text (or a frame's payload), or -1.
-export function soakSeqOf(text) {
+export function soak_seq_of(text) {
     const match = /^\{"soak_seq":(\d+),/.exec(text);
     return match ? Number(match[1]) : -1;
 }
