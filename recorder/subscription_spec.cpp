@@ -1,5 +1,6 @@
 #include "recorder/subscription_spec.hpp"
 
+#include "core/cli/comma_list.hpp"
 #include "core/cli/option_parser.hpp"
 
 #include <nlohmann/json.hpp>
@@ -8,17 +9,6 @@
 
 namespace harness::recorder {
 namespace {
-
-std::vector<std::string> split_commas(std::string_view text) {
-    std::vector<std::string> items;
-    while (!text.empty()) {
-        auto const comma = text.find(',');
-        items.emplace_back(text.substr(0, comma));
-        if (comma == std::string_view::npos) break;
-        text.remove_prefix(comma + 1);
-    }
-    return items;
-}
 
 [[noreturn]] void refuse(std::string_view spec, std::string_view why) {
     std::string message = "--subscribe '";
@@ -35,7 +25,7 @@ subscription_spec parse_subscription_spec(std::string_view text) {
     nlohmann::ordered_json body = nlohmann::ordered_json::object();
     if (kind == "call") {
         // call:all or call:STATE,STATE,... (Dialpad checks the state names)
-        auto states = split_commas(options.empty() ? "all" : options);
+        auto states = cli::split_commas(options.empty() ? "all" : options);
         for (auto const& s : states) {
             if (s.empty()) refuse(text, "an empty call state");
             // Names like ringing or call_transcription; other bytes (not
@@ -46,7 +36,7 @@ subscription_spec parse_subscription_spec(std::string_view text) {
         body["call_states"] = states;
     } else if (kind == "sms") {
         // sms:inbound|outbound|all, optionally +internal and +status
-        auto const items = split_commas(options.empty() ? "all" : options);
+        auto const items = cli::split_commas(options.empty() ? "all" : options);
         body["direction"] = items.front();
         for (std::size_t i = 1; i < items.size(); ++i) {
             if (items[i] == "internal") body["include_internal"] = true;

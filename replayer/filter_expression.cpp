@@ -1,5 +1,6 @@
 #include "replayer/filter_expression.hpp"
 
+#include "core/cli/comma_list.hpp"
 #include "core/cli/duration_text.hpp"
 
 #include <charconv>
@@ -9,15 +10,10 @@
 namespace harness::replayer {
 namespace {
 
+// The comma list's items; empty ones ("call,,sms") are skipped.
 std::vector<std::string> split_list(std::string_view text) {
-    std::vector<std::string> items;
-    while (!text.empty()) {
-        auto const comma = text.find(',');
-        auto const item = text.substr(0, comma);
-        if (!item.empty()) items.emplace_back(item);
-        if (comma == std::string_view::npos) break;
-        text.remove_prefix(comma + 1);
-    }
+    auto items = cli::split_commas(text);
+    std::erase(items, std::string{});
     return items;
 }
 
