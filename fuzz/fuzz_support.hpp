@@ -3,6 +3,7 @@
 // reported, and the fixed secrets that fuzz/make_seeds.mjs signs seeds with
 // (it reads them from this file), so seeded tokens verify.
 
+#include "core/cli/split_text.hpp"
 #include "core/log/log.hpp"
 
 #include <cstddef>
@@ -32,16 +33,7 @@ inline std::string_view as_text(std::uint8_t const* data, std::size_t size) {
 }
 
 // Splits at '\n' (a trailing one ends the last line, as in a text file).
-inline std::vector<std::string> lines_of(std::string_view text) {
-    std::vector<std::string> lines;
-    while (!text.empty()) {
-        auto const newline = text.find('\n');
-        lines.emplace_back(text.substr(0, newline));
-        if (newline == std::string_view::npos) break;
-        text.remove_prefix(newline + 1);
-    }
-    return lines;
-}
+inline std::vector<std::string> lines_of(std::string_view text) { return cli::split_at(text, '\n'); }
 
 // Every log line formatted (trace, JSON: client text goes through the
 // escaping) and thrown away, so logging is fuzzed too without flooding

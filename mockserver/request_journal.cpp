@@ -1,5 +1,7 @@
 #include "mockserver/request_journal.hpp"
 
+#include "core/cli/split_text.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <vector>
@@ -35,13 +37,7 @@ std::string operation_of(web::request const& request) {
     if (!path.starts_with("/api/v2/")) return {};
     path.remove_prefix(8);
     while (path.ends_with('/')) path.remove_suffix(1);
-    std::vector<std::string_view> parts;
-    while (!path.empty()) {
-        auto const slash = path.find('/');
-        parts.push_back(path.substr(0, slash));
-        if (slash == std::string_view::npos) break;
-        path.remove_prefix(slash + 1);
-    }
+    auto const parts = cli::split_at(path, '/');
     std::size_t const collection_length = !parts.empty() && parts[0] == "subscriptions" ? 2 : 1;
     if (parts.size() < collection_length || parts.size() > collection_length + 1) return {};
     std::string name;

@@ -1,6 +1,6 @@
 #include "recorder/subscription_spec.hpp"
 
-#include "core/cli/comma_list.hpp"
+#include "core/cli/split_text.hpp"
 #include "core/cli/option_parser.hpp"
 
 #include <nlohmann/json.hpp>
@@ -25,7 +25,7 @@ subscription_spec parse_subscription_spec(std::string_view text) {
     nlohmann::ordered_json body = nlohmann::ordered_json::object();
     if (kind == "call") {
         // call:all or call:STATE,STATE,... (Dialpad checks the state names)
-        auto states = cli::split_commas(options.empty() ? "all" : options);
+        auto states = cli::split_at(options.empty() ? "all" : options, ',');
         for (auto const& s : states) {
             if (s.empty()) refuse(text, "an empty call state");
             // Names like ringing or call_transcription; other bytes (not
@@ -36,7 +36,7 @@ subscription_spec parse_subscription_spec(std::string_view text) {
         body["call_states"] = states;
     } else if (kind == "sms") {
         // sms:inbound|outbound|all, optionally +internal and +status
-        auto const items = cli::split_commas(options.empty() ? "all" : options);
+        auto const items = cli::split_at(options.empty() ? "all" : options, ',');
         body["direction"] = items.front();
         for (std::size_t i = 1; i < items.size(); ++i) {
             if (items[i] == "internal") body["include_internal"] = true;

@@ -1,6 +1,6 @@
 #include "replayer/filter_expression.hpp"
 
-#include "core/cli/comma_list.hpp"
+#include "core/cli/split_text.hpp"
 #include "core/cli/duration_text.hpp"
 
 #include <charconv>
@@ -12,7 +12,7 @@ namespace {
 
 // The comma list's items; empty ones ("call,,sms") are skipped.
 std::vector<std::string> split_list(std::string_view text) {
-    auto items = cli::split_commas(text);
+    auto items = cli::split_at(text, ',');
     std::erase(items, std::string{});
     return items;
 }
