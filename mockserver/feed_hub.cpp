@@ -4,6 +4,7 @@
 #include "core/jwt/jwt.hpp"
 #include "core/log/log.hpp"
 #include "core/net/spawn.hpp"
+#include "core/web/ws_frame.hpp"
 #include "mockserver/api_error.hpp"
 #include "mockserver/event_router.hpp"
 
@@ -32,6 +33,15 @@ constexpr std::size_t k_journal_capacity = 200'000;
 // Close codes (RFC 6455).
 constexpr int k_going_away = 1001;
 constexpr int k_policy_violation = 1008;
+
+// One write carries every queued frame up to these: a connection with a
+// backlog catches up in a few system calls instead of one per frame, which
+// is what kept a busy consumer behind the others when the mock was short of
+// CPU (each connection's writer gets one turn at a time).
+constexpr std::size_t k_write_max_frames = 512;
+constexpr std::size_t k_write_max_bytes = 1u << 20;
+// How long a client has to answer our close frame before the TCP connection ends.
+constexpr auto k_close_wait = std::chrono::seconds{5};
 
 // Which deliveries a connection may receive: every subscription under its
 // websocket, or one subscription, or (legacy dialogue, websocket_id 0) every
@@ -71,7 +81,11 @@ public:
           wake_{executor},
           lifetime_timer_{executor, time_source},
           opened_{time_source.now()},
-          options_{options} {}
+          options_{options} {
+        // Frames go out encoded by us, many per write; pings and closes are
+        // answered here (reader()), not by Beast.
+        ws_.enter_encoded_mode();
+    }
 
     net::awaitable<void> run() { co_await (reader() && writer() && lifetime()); }
 
@@ -121,54 +135,99 @@ public:
 
 private:
     net::awaitable<void> reader() {
-        // Dialpad ignores what clients send (some send "Hello World!");
-        // Beast answers pings.
         for (;;) {
-            auto message = co_await ws_.read();
-            if (!message) break;
+            auto frame = co_await ws_.read_client_frame();
+            if (!frame) break;
+            heard_since_ping_ = true;
+            if (frame->opcode == web::ws_opcode::ping) {
+                control_.push_back(web::server_frame(web::ws_opcode::pong, frame->payload));
+                if (idle_) wake_.cancel();
+            } else if (frame->opcode == web::ws_opcode::close) {
+                // The client's close (or a protocol error, handed back as the
+                // close to send): echo its code unless it answers ours.
+                if (!close_sent_) {
+                    auto const code = ws_.peer_close().code.value_or(1005);
+                    control_.push_back(web::server_frame(web::ws_opcode::close,
+                                                         code == 1005 ? std::string{} : web::close_payload(code, "")));
+                    queue_.clear();
+                }
+                peer_closed_ = true;
+                break;
+            }
+            // Dialpad ignores what clients send (some send "Hello World!").
         }
-        gone_ = true;
+        if (!peer_closed_) gone_ = true;
         wake_.cancel();
         lifetime_timer_.cancel();
     }
 
+    bool nothing_to_write() const { return queue_.empty() && control_.empty() && !plan_ && !gone_ && !peer_closed_; }
+
     net::awaitable<void> writer() {
+        std::vector<queued_frame> batch;
+        std::string wire;
         for (;;) {
-            while (queue_.empty() && !plan_ && !gone_) {
-                wake_.expires_at(net::steady_timer::time_point::max());
+            while (nothing_to_write()) {
+                wake_.expires_after(options_.keepalive);
                 idle_ = true;
                 auto [ec] = co_await wake_.async_wait(use_tuple);
                 idle_ = false;
-                (void)ec;
-            }
-            if (gone_) co_return;
-            if (!queue_.empty()) {
-                auto item = std::move(queue_.front());
-                queue_.pop_front();
-                writing_ = true;
-                try {
-                    co_await ws_.write(item.frame);
-                } catch (boost::system::system_error const&) {
-                    writing_ = false;
-                    ws_.abort();
-                    co_return;  // the reader sees the end and stops the rest
+                if (ec || !nothing_to_write()) continue;
+                if (ping_sent_ && !heard_since_ping_) {  // silent for two periods
+                    HLOG(info, "feed.client_silent").field("conn", id_);
+                    gone_ = true;
+                    break;
                 }
-                writing_ = false;
+                control_.push_back(web::server_frame(web::ws_opcode::ping, std::string_view{}));
+                ping_sent_ = true;
+                heard_since_ping_ = false;
+            }
+            if (gone_) break;
+            if (plan_ && plan_->abrupt) break;
+            wire.clear();
+            for (auto const& c : control_) wire += c;
+            control_.clear();
+            batch.clear();
+            while (!peer_closed_ && !queue_.empty() && batch.size() < k_write_max_frames && wire.size() < k_write_max_bytes) {
+                batch.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+                web::append_server_frame(wire, web::ws_opcode::text, *batch.back().frame);
+            }
+            bool const sends_close = !peer_closed_ && queue_.empty() && plan_ && !close_sent_;
+            if (sends_close) {
+                web::append_server_frame(wire, web::ws_opcode::close, web::close_payload(plan_->code, plan_->reason));
+                close_sent_ = true;  // before the write: a reply read while it is in flight answers it
+            }
+            std::vector<std::string_view> views{std::string_view{wire}};
+            writing_ = true;
+            bool failed = false;
+            try {
+                co_await ws_.write_encoded(std::move(views));
+            } catch (std::exception const&) {
+                failed = true;
+            }
+            writing_ = false;
+            if (failed || gone_) break;  // the reader sees the end and stops the rest
+            for (auto const& item : batch) {
                 ++frames_sent_;
                 bytes_sent_ += item.frame->size();
                 if (journal) {
                     if (journal->size() >= k_journal_capacity) journal->pop_front();
                     journal->push_back({++*journal_sequence, id_, item.event, item.frame->size()});
                 }
-                if (on_written) on_written();
-                continue;
             }
-            if (plan_ && !plan_->abrupt) {
-                co_await ws_.close(plan_->code, plan_->reason);
-                lifetime_timer_.cancel();
+            if (!batch.empty() && on_written) on_written();
+            if (peer_closed_ && control_.empty()) break;  // the echo went out: nothing follows it
+            if (close_sent_) {
+                // Give the client a moment to answer before the TCP connection ends.
+                wake_.expires_after(k_close_wait);
+                auto [ec] = co_await wake_.async_wait(use_tuple);
+                (void)ec;
+                break;
             }
-            co_return;
         }
+        ws_.abort();  // the server ends the TCP connection; the reader sees it
+        lifetime_timer_.cancel();
     }
 
     net::awaitable<void> lifetime() {
@@ -194,9 +253,14 @@ private:
     feed_options const& options_;
     std::deque<queued_frame> queue_;
     std::optional<close_plan> plan_;
+    std::vector<std::string> control_;  // pongs and a close echo, ahead of any frame
     bool gone_ = false;
     bool writing_ = false;  // a write is in flight
     bool idle_ = false;     // the writer waits for frames
+    bool close_sent_ = false;
+    bool peer_closed_ = false;  // the client's close frame was read
+    bool ping_sent_ = false;
+    bool heard_since_ping_ = true;
     std::uint64_t frames_sent_ = 0, bytes_sent_ = 0, dropped_ = 0;
 };
 

@@ -56,6 +56,10 @@ struct feed_options {
     hour_cut_style hour_cut = hour_cut_style::abrupt;
     fanout_mode fanout = fanout_mode::all;
     std::size_t queue_limit = 4096;  // frames waiting for one slow consumer before it is closed
+    // A connection with nothing to send is pinged after this long (real
+    // time), and ended if the client has sent nothing, not even the pong, a
+    // period later: a client that vanished without a close is noticed.
+    std::chrono::milliseconds keepalive{150'000};
 };
 
 // One connection an event was queued for.

@@ -178,6 +178,17 @@ std::string client_frame_header(std::uint8_t opcode, std::uint64_t length) {
     return out;
 }
 
+// A whole masked client frame with a payload under 126 bytes (a control frame).
+std::string short_client_frame(std::uint8_t opcode, std::string_view payload) {
+    std::string const mask = "\x12\x34\x56\x78";
+    std::string out;
+    out.push_back(static_cast<char>(0x80 | opcode));
+    out.push_back(static_cast<char>(0x80 | payload.size()));
+    out += mask;
+    for (std::size_t i = 0; i < payload.size(); ++i) out.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
+    return out;
+}
+
 struct server_frame {
     int opcode = 0;
     std::string payload;
@@ -378,6 +389,47 @@ TEST_CASE(
     CHECK(slowest_healthy < 1s);
 }
 
+TEST_CASE("hostile clients: the mock answers pings, echoes a close, and ends a client silent for two keepalives") {
+    auto options = mock_fixture::default_options();
+    options.feed.keepalive = 300ms;
+    mock_fixture mock{options};
+    auto const feed = subscribe(mock);
+    auto const frames_in = [](std::size_t count) {
+        return [count](std::string const& bytes) { return parse_server_frames(bytes).size() >= count; };
+    };
+
+    SUBCASE("a ping gets its pong; a close gets its code back, then the server ends the connection") {
+        raw_client client{mock.endpoints().port};
+        upgrade(client, feed.target);
+        REQUIRE(client.send(short_client_frame(0x9, "abcd")));
+        auto const got = client.read_until(frames_in(1), 5s);
+        REQUIRE(parse_server_frames(got).size() == 1);
+        CHECK(parse_server_frames(got)[0].opcode == 0xA);
+        CHECK(parse_server_frames(got)[0].payload == "abcd");
+        client.forget(got.size());
+        REQUIRE(client.send(short_client_frame(0x8, "\x03\xE8")));  // 1000
+        auto const echo = client.read_to_end(5s);
+        CHECK(close_code_in(echo) == 1000);
+        CHECK(client.ended());
+    }
+
+    SUBCASE("a client that answers nothing is pinged, then disconnected; one that answers stays") {
+        raw_client silent{mock.endpoints().port};
+        upgrade(silent, feed.target);
+        ws_test_client answering{feed.url};  // its library answers pings
+        mock.call("GET", "/api/v2/websockets");  // a round trip: both connections are registered
+        auto const got = silent.read_to_end(10s);
+        CHECK(silent.ended());
+        auto const frames = parse_server_frames(got);
+        REQUIRE(!frames.empty());
+        CHECK(frames[0].opcode == 0x9);  // the ping it never answered
+        // Three keepalive periods on, the answering client is still served.
+        inject(mock, call_event(1));
+        CHECK(answering.wait_for_messages(1, 5s) == std::vector<std::string>{call_event(1)});
+        CHECK_FALSE(answering.closed());
+    }
+}
+
 TEST_CASE(
     "hostile clients: a frame header announcing 100 MB gets a 1009 close at once, before any of it is sent") {
     // Only the header goes out: the close coming back proves nothing waited
@@ -396,7 +448,7 @@ TEST_CASE(
         CHECK(hostile.ended());
     };
 
-    SUBCASE("dialpad-mock (Beast's read_message_max)") {
+    SUBCASE("dialpad-mock (its own client-frame parser, 1 MiB at most)") {
         mock_fixture mock;
         auto const feed = subscribe(mock);
         raw_client hostile{mock.endpoints().port};
