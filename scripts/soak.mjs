@@ -23,9 +23,10 @@
 //    recorder and 25,000 to the consumers (each consumer 250/s). --groups 1
 //    sends every event to every consumer, 500,000 frames/s, which a 2-core
 //    machine cannot carry (the mock closes them as too slow); --groups 10
-//    (50,000/s) holds on an idle machine, but when the mock is short of CPU
-//    its writers, one frame per connection per turn, starve the recorder's
-//    connection (ten times a consumer's rate) until it is cut as too slow.
+//    (50,000/s) holds, the mock at about 11% CPU since it writes many frames
+//    per socket write (with one frame per connection per turn, a mock short
+//    of CPU starved the recorder's connection, at ten times a consumer's
+//    rate, until it was cut as too slow).
 //  - the injector here: POST /__admin/events batches every 50 ms, paced by
 //    wall time (each batch brings the total to rate x elapsed), every event's
 //    text a function of its sequence number (tests/e2e/node/soak_events.mjs).
