@@ -240,10 +240,9 @@ web::response admin_api::clock_endpoint(web::request const& request) {
     auto const seconds = body->find("seconds");
     if (seconds == body->end() || !seconds->is_number() || seconds->get<double>() < 0)
         return error_response(400, "field 'seconds' must be a number >= 0");
-    // Times are int64 nanoseconds (wall time since 1970): past 2262 they
-    // overflow, so the clock goes no further than the year 2200.
-    constexpr auto k_latest = std::chrono::sys_days{std::chrono::year{2200} / 1 / 1};
-    auto const room = std::chrono::duration<double>(k_latest - steerable_->wall_now()).count();
+    // The clock stops at the year 2200 (virtual_clock::k_latest_wall); a
+    // request to go past it is refused rather than silently cut short.
+    auto const room = std::chrono::duration<double>(virtual_clock::k_latest_wall - steerable_->wall_now()).count();
     if (!(seconds->get<double>() <= room))
         return error_response(400, "field 'seconds' would move the clock past the year 2200");
     steerable_->advance(std::chrono::duration_cast<mono_duration>(std::chrono::duration<double>(seconds->get<double>())));

@@ -67,11 +67,7 @@ if (options.help) {
     );
     process.exit(0);
 }
-const int = (name, min) => {
-    const v = Number(options[name]);
-    if (!Number.isInteger(v) || v < min) s.usage(`--${name} must be an integer >= ${min}`);
-    return v;
-};
+const int = (name, min) => s.number_option(options, name, min, { integer: true });
 const rounds = int('rounds', 1);
 const rate = int('rate', 1);
 const window_ms = int('durability-window-ms', 0);

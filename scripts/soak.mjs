@@ -86,11 +86,7 @@ if (options.help) {
     );
     process.exit(0);
 }
-const num = (name, min) => {
-    const v = Number(options[name]);
-    if (!Number.isFinite(v) || v < min) s.usage(`--${name} must be a number >= ${min}`);
-    return v;
-};
+const num = (name, min) => s.number_option(options, name, min);
 const minutes = num('minutes', 0.5);
 const rate = num('rate', 1);
 const client_count = num('clients', 1);

@@ -32,15 +32,9 @@
 import { randomBytes } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
-import { parse_command_line, set_name, usage } from './script_support.mjs';
+import { die as fail, parse_command_line, set_name, usage } from './script_support.mjs';
 
-const NAME = 'consumer_flow';
-set_name(NAME);
-
-function fail(reason) {
-    process.stderr.write(`${NAME}: ${String(reason).replace(/\s*\n\s*/g, ' ')}\n`);
-    process.exit(1);
-}
+set_name('consumer_flow');
 
 // --- Command line and environment --------------------------------------------
 const options = parse_command_line({

@@ -14,15 +14,9 @@
 
 import { createHash } from 'node:crypto';
 import WebSocket from 'ws';
-import { parse_command_line, set_name, usage } from './script_support.mjs';
+import { die as fail, parse_command_line, set_name, usage } from './script_support.mjs';
 
-const NAME = 'replay_consumer';
-set_name(NAME);
-
-function fail(reason) {
-    process.stderr.write(`${NAME}: ${String(reason).replace(/\s*\n\s*/g, ' ')}\n`);
-    process.exit(1);
-}
+set_name('replay_consumer');
 
 const options = parse_command_line({
     url: { type: 'string' },

@@ -51,6 +51,15 @@ export function usage(reason) {
 // The values of the command line, parsed against `options` (parseArgs'
 // option specs; no positional arguments). An unknown option or a missing
 // value goes to usage(), with `hint` (such as 'see --help') after the reason.
+// The number option `name` of parsed `values`, at least `min` (and whole
+// with `integer`); anything else goes to usage().
+export function number_option(values, name, min, { integer = false } = {}) {
+    const v = Number(values[name]);
+    if (integer ? !Number.isInteger(v) || v < min : !Number.isFinite(v) || v < min)
+        usage(`--${name} must be ${integer ? 'an integer' : 'a number'} >= ${min}`);
+    return v;
+}
+
 export function parse_command_line(options, hint) {
     try {
         return parseArgs({ options, strict: true, allowPositionals: false }).values;

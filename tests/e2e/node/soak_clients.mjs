@@ -33,16 +33,10 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
-import { parse_command_line, set_name, usage } from './script_support.mjs';
+import { die as fail, parse_command_line, set_name, usage } from './script_support.mjs';
 import { soak_event_text, soak_target_id } from './soak_events.mjs';
 
-const NAME = 'soak_clients';
-set_name(NAME);
-
-function fail(reason) {
-    process.stderr.write(`${NAME}: ${String(reason).replace(/\s*\n\s*/g, ' ')}\n`);
-    process.exit(1);
-}
+set_name('soak_clients');
 
 const options = parse_command_line({
     http: { type: 'string' },
