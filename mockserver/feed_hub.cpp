@@ -40,6 +40,7 @@ constexpr int k_policy_violation = 1008;
 // CPU (each connection's writer gets one turn at a time).
 constexpr std::size_t k_write_max_frames = 512;
 constexpr std::size_t k_write_max_bytes = 1u << 20;
+constexpr std::size_t k_kept_write_buffer = 64u << 10;
 // How long a client has to answer our close frame before the TCP connection ends.
 constexpr auto k_close_wait = std::chrono::seconds{5};
 
@@ -217,6 +218,9 @@ private:
                 }
             }
             if (!batch.empty() && on_written) on_written();
+            // A backlog's write may have grown the buffer to a megabyte; an
+            // idle connection keeps none of that (thousands of them would).
+            if (wire.capacity() > k_kept_write_buffer) std::string{}.swap(wire);
             if (peer_closed_ && control_.empty()) break;  // the echo went out: nothing follows it
             if (close_sent_) {
                 // Give the client a moment to answer before the TCP connection ends.
