@@ -319,6 +319,9 @@ net::awaitable<void> accept_loop(std::shared_ptr<server::state> s);
 
 }  // namespace
 
+// What a lingering close reads per call; dropped at once.
+constexpr std::size_t k_linger_read_size = 16 * 1024;
+
 template <class Stream>
 net::awaitable<std::optional<server::state::upgraded>> server::state::serve_requests(Stream& stream,
                                                                                    tcp::endpoint remote,
@@ -387,10 +390,30 @@ net::awaitable<std::optional<server::state::upgraded>> server::state::serve_requ
         lowest.expires_after(options.request_timeout);
         auto [write_ec, written] = co_await bhttp::async_write(stream, out, use_tuple);
         (void)written;
-        if (write_ec || !reply.keep_alive) break;
+        if (write_ec) co_return std::nullopt;
+        if (!reply.keep_alive) break;
     }
     error_code ignored;
     lowest.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    // A lingering close (RFC 9112 §9.6). The last answer may leave unread
+    // bytes behind it: the rest of a body refused with 413, a request
+    // pipelined after one that closes. Closing a socket with unread bytes
+    // sends a reset, which can destroy the answer in the client's receive
+    // buffer before the client has read it, and a client still sending
+    // sees its write fail instead of the 413. So the rest is read and
+    // dropped until the client closes, for at most linger_time.
+    buffer.clear();
+    buffer.shrink_to_fit();
+    // The stream's timeout ends a wait for bytes; the deadline is checked
+    // here too because a read that finds bytes waiting completes before
+    // the timeout can, so a client sending without pause never meets it.
+    auto const deadline = std::chrono::steady_clock::now() + options.linger_time;
+    lowest.expires_at(deadline);
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto [drain_ec, drained] = co_await lowest.async_read_some(buffer.prepare(k_linger_read_size), use_tuple);
+        (void)drained;
+        if (drain_ec) break;
+    }
     co_return std::nullopt;
 }
 

@@ -36,6 +36,10 @@ struct server_options {
     // slow-drip or silent client is dropped after it. Keep-alive
     // connections idle for this long are closed too.
     std::chrono::milliseconds request_timeout{10'000};
+    // After the last answer on a connection, how long to go on reading and
+    // dropping what the client still sends (the rest of a refused body)
+    // while it reads the answer; see serve_requests().
+    std::chrono::milliseconds linger_time{5'000};
     std::size_t max_connections = 20'000;  // beyond this, new connections are closed at once
 };
 
