@@ -1,6 +1,6 @@
 // Command lines (core/cli/option_parser) and the value parsers the programs
 // apply to them: durations (core/cli/duration_text), --subscribe
-// (recorder/subscription_spec), --api-key, --replay-speed/--speed,
+// (recorder/subscription_spec), --api-key and keys lists, --replay-speed/--speed,
 // --redact-rules, --log-level/--log-format and --filter.
 //
 // Input: the first line names the program whose option table is used
@@ -65,6 +65,16 @@ void check_values(cli::parsed_args const& args) {
         try {
             auto const key = mock::api_keys::parse(spec);
             if (key.key.empty() || key.company.empty()) fuzz::finding("an --api-key without key or company passed");
+        } catch (std::invalid_argument const&) {
+        }
+        // The same text as DIALPAD_MOCK_API_KEYS or an --api-keys-file holds it.
+        try {
+            for (auto const& key : mock::api_keys::parse_unlisted(spec)) {
+                if (key.key.empty() || key.company.empty() || key.listed)
+                    fuzz::finding("a keys list gave an empty or listed key");
+                if (key.key.find_first_of(", \t\r\n#") != std::string::npos)
+                    fuzz::finding("a keys list gave a key holding a separator");
+            }
         } catch (std::invalid_argument const&) {
         }
     }

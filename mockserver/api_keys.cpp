@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace harness::mock {
@@ -10,8 +11,29 @@ api_key api_keys::parse(std::string_view spec) {
     auto const at = spec.rfind('@');
     api_key result{std::string{spec.substr(0, at)},
                    at == std::string_view::npos ? std::string{k_default_company} : std::string{spec.substr(at + 1)}};
-    if (result.key.empty()) throw std::invalid_argument{"--api-key needs a key (KEY or KEY@COMPANY)"};
-    if (result.company.empty()) throw std::invalid_argument{"--api-key KEY@COMPANY needs a company after '@'"};
+    if (result.key.empty()) throw std::invalid_argument{"an API key needs a key (KEY or KEY@COMPANY)"};
+    if (result.company.empty()) throw std::invalid_argument{"an API key KEY@COMPANY needs a company after '@'"};
+    return result;
+}
+
+std::vector<api_key> api_keys::parse_unlisted(std::string_view text) {
+    std::vector<api_key> result;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        char const c = text[at];
+        if (c == '#') {
+            auto const end = text.find('\n', at);
+            at = end == std::string_view::npos ? text.size() : end;
+        } else if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            ++at;
+        } else {
+            auto const end = std::min(text.find_first_of(", \t\r\n#", at), text.size());
+            auto key = parse(text.substr(at, end - at));
+            key.listed = false;
+            result.push_back(std::move(key));
+            at = end;
+        }
+    }
     return result;
 }
 
@@ -28,9 +50,10 @@ std::optional<std::string> api_keys::company_of(std::string_view key) const {
     return found;
 }
 
-std::vector<std::string> api_keys::keys() const {
+std::vector<std::string> api_keys::listed_keys() const {
     std::vector<std::string> result;
-    for (auto const& k : keys_) result.push_back(k.key);
+    for (auto const& k : keys_)
+        if (k.listed) result.push_back(k.key);
     return result;
 }
 

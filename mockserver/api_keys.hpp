@@ -12,7 +12,14 @@ namespace harness::mock {
 struct api_key {
     std::string key;
     std::string company;
+    // Printed in the ready line and the start guide. Keys from a file or
+    // the environment are not: only a made-up key goes on the command
+    // line, and a key used anywhere else must not reach a terminal or log.
+    bool listed = true;
 };
+
+// The environment variable holding keys the mock accepts unlisted.
+inline constexpr char const* k_api_keys_env = "DIALPAD_MOCK_API_KEYS";
 
 // The company of keys given without one.
 inline constexpr std::string_view k_default_company = "default";
@@ -22,13 +29,18 @@ public:
     // "KEY" or "KEY@COMPANY". Throws std::invalid_argument for an empty key
     // or company.
     static api_key parse(std::string_view spec);
+    // Several specs, as a keys file or DIALPAD_MOCK_API_KEYS holds them:
+    // separated by whitespace or commas, '#' to the end of a line a comment.
+    // Each is parsed as parse() does and marked unlisted.
+    static std::vector<api_key> parse_unlisted(std::string_view text);
 
     explicit api_keys(std::vector<api_key> keys);
 
     // The company of `key`, comparing in constant time so response timing
     // does not reveal how much of a guessed key was right.
     std::optional<std::string> company_of(std::string_view key) const;
-    std::vector<std::string> keys() const;
+    // The listed keys, in the order given.
+    std::vector<std::string> listed_keys() const;
 
 private:
     std::vector<api_key> keys_;

@@ -16,8 +16,13 @@ cli::option_parser make_command_line() {
     parser.value("host", "ADDRESS", "Address to listen on.", "127.0.0.1")
         .value("port", "PORT", "Port to listen on; 0 picks a free one.", "8088")
         .repeated("api-key", "KEY[@COMPANY]",
-                  "An API key the mock accepts, and the company it belongs to (default company: 'default'). "
-                  "Without any, the key 'dev-key' is accepted.")
+                  "A made-up API key the mock accepts, and the company it belongs to (default company: "
+                  "'default'); listed in the ready line. Without any key from here, --api-keys-file or "
+                  "DIALPAD_MOCK_API_KEYS, the key 'dev-key' is accepted.")
+        .value("api-keys-file", "FILE",
+               "More keys, KEY[@COMPANY] separated by whitespace or commas ('#' starts a comment), as "
+               "DIALPAD_MOCK_API_KEYS also holds them: for keys that must not reach the command line, the "
+               "ready line or a log, which these never do.")
         .value("public-url", "URL", "Base URL clients reach the mock by, used in websocket_url values.")
         .value("tls-cert", "FILE", "PEM certificate: serve https and wss on the port (with --tls-key).")
         .value("tls-key", "FILE", "PEM private key for --tls-cert.")

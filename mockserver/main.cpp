@@ -7,6 +7,7 @@
 #include "core/log/log.hpp"
 #include "core/net/spawn.hpp"
 #include "core/replay/replay_speed.hpp"
+#include "mockserver/api_keys.hpp"
 #include "mockserver/fixture_library.hpp"
 #include "mockserver/mock_server.hpp"
 #include "mockserver/start_guide.hpp"
@@ -18,6 +19,8 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <optional>
 #include <csignal>
 #include <iostream>
@@ -99,6 +102,36 @@ std::optional<std::pair<harness::mock::replay_source, harness::mock::replay_paci
     }
 }
 
+// --api-key values (listed), then the unlisted ones of --api-keys-file or,
+// without it, DIALPAD_MOCK_API_KEYS. A bad spec's message names where it
+// came from, never the text around it (which may be a key).
+std::vector<harness::mock::api_key> api_keys_of(harness::cli::parsed_args const& args) {
+    using harness::mock::api_keys;
+    std::vector<harness::mock::api_key> keys;
+    auto const parse_from = [](std::string const& source, auto parse) {
+        try {
+            return parse();
+        } catch (std::invalid_argument const& e) {
+            throw harness::cli::usage_error{source + ": " + e.what()};
+        }
+    };
+    for (auto const& spec : args.values("api-key"))
+        keys.push_back(parse_from("--api-key", [&] { return api_keys::parse(spec); }));
+    std::vector<harness::mock::api_key> unlisted;
+    if (auto const file = args.value("api-keys-file")) {
+        std::ifstream in{*file};
+        if (!in) throw harness::cli::usage_error{"cannot read --api-keys-file " + *file};
+        std::string const text{std::istreambuf_iterator<char>{in}, {}};
+        unlisted = parse_from("--api-keys-file " + *file, [&] { return api_keys::parse_unlisted(text); });
+        if (unlisted.empty()) throw harness::cli::usage_error{"--api-keys-file " + *file + " holds no key"};
+    } else if (char const* value = std::getenv(harness::mock::k_api_keys_env)) {
+        std::string const text{value};
+        unlisted = parse_from(harness::mock::k_api_keys_env, [&] { return api_keys::parse_unlisted(text); });
+    }
+    for (auto& key : unlisted) keys.push_back(std::move(key));
+    return keys;
+}
+
 std::int64_t parse_positive(char const* option, std::string const& text) {
     std::int64_t value = 0;
     auto const [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -117,13 +150,7 @@ int main(int argc, char** argv) {
         mock::mock_options options;
         options.host = args.value("host").value_or("127.0.0.1");
         options.port = parse_port(args.value("port").value_or("8088"));
-        for (auto const& spec : args.values("api-key")) {
-            try {
-                options.api_keys.push_back(mock::api_keys::parse(spec));
-            } catch (std::invalid_argument const& e) {
-                throw cli::usage_error{e.what()};
-            }
-        }
+        options.api_keys = api_keys_of(args);
         options.public_url = args.value("public-url");
         options.tls_certificate_file = args.value("tls-cert");
         options.tls_private_key_file = args.value("tls-key");

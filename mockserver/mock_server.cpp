@@ -146,7 +146,7 @@ mock_endpoints mock_server::start() {
     while (endpoints.http.ends_with('/')) endpoints.http.pop_back();
     endpoints.ws = with_scheme(with_scheme(endpoints.http, "https://", "wss://"), "http://", "ws://") + "/events/";
     endpoints.admin = endpoints.http + "/__admin";
-    endpoints.api_keys = s.keys.keys();
+    endpoints.api_keys = s.keys.listed_keys();
     s.renderer.emplace(s.tokens, endpoints.ws);
     s.rest.emplace(s.store, s.keys, *s.renderer, s.options.rate_limits ? &s.limiter : nullptr);
     HLOG(info, "mock.ready").field("http", endpoints.http).field("ws", endpoints.ws).field("tls", s.server.uses_tls());

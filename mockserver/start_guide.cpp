@@ -8,7 +8,10 @@ std::string start_guide(mock_endpoints const& at, std::vector<fixture_entry> con
     auto const key = at.api_keys.empty() ? std::string{"KEY"} : at.api_keys.front();
     auto const auth = " -H 'Authorization: Bearer " + key + "'";
     std::ostringstream out;
-    out << "\ndialpad-mock is ready on " << at.http << " (API key " << key << "). Ctrl-C stops it.\n\n"
+    // Keys from DIALPAD_MOCK_API_KEYS or --api-keys-file are never listed.
+    auto const key_note = at.api_keys.empty() ? std::string{"its API keys unlisted: KEY below stands for one"}
+                                              : "API key " + key;
+    out << "\ndialpad-mock is ready on " << at.http << " (" << key_note << "). Ctrl-C stops it.\n\n"
         << "1. Create a websocket and a call subscription (as with https://dialpad.com; add \"secret\" to get\n"
         << "   HS256-signed JWT frames instead of plain JSON):\n\n"
         << "   curl -s -X POST " << at.http << "/api/v2/websockets" << auth << " -d '{}'\n"

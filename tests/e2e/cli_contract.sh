@@ -60,6 +60,18 @@ check_mock_refuses "--time-scale above 1e6" --clock virtual --time-scale 1e9
 check_mock_refuses "--time-scale that is not a number" --clock virtual --time-scale nan
 unset DIALPAD_MOCK_ADMIN_TOKEN
 check_mock_refuses "--expose-admin without an admin token" --expose-admin
+check_mock_refuses "--api-keys-file that cannot be read" --api-keys-file /nonexistent/keys
+keys_file=$(mktemp)
+echo "# no key here" >"$keys_file"
+check_mock_refuses "--api-keys-file with no key" --api-keys-file "$keys_file"
+# A bad spec is named by where it came from; the text around it is never echoed.
+echo "hunter2-in-file@" >"$keys_file"
+check_mock_refuses "--api-keys-file with a key but no company" --api-keys-file "$keys_file"
+! grep -q 'hunter2' <<<"$refusal" || fail "dialpad-mock --api-keys-file: the key was echoed"
+rm -f "$keys_file"
+DIALPAD_MOCK_API_KEYS='ok@acme, hunter2-in-env@' check_mock_refuses "DIALPAD_MOCK_API_KEYS with a key but no company"
+grep -q 'DIALPAD_MOCK_API_KEYS' <<<"$refusal" || fail "dialpad-mock: a bad DIALPAD_MOCK_API_KEYS is not named"
+! grep -q 'hunter2' <<<"$refusal" || fail "dialpad-mock DIALPAD_MOCK_API_KEYS: the key was echoed"
 
 # A secret given on the command line is refused (it would sit in `ps` and
 # shell history), with one line saying where it goes, never echoing it.

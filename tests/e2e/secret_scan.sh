@@ -34,9 +34,12 @@ admin_token=admin-$(random_text)
 token_header=eyJhbGciOiJFUzI1NiIsInR5cCI6InZuZC5kaWFscGFkLndlYnNvY2tldCtqd3QifQ
 
 # --- Mock (an hour is 6 s) and recorder ----------------------------------------
-start_with_ready_line mock env DIALPAD_MOCK_ADMIN_TOKEN="$admin_token" "$DIALPAD_MOCK" --port 0 \
-    --api-key "$api_key@acme" --clock virtual --time-scale 600 --log-level trace
+# The key the mock accepts comes from its environment, as a key used
+# anywhere else should: the ready line must not print it (scanned below).
+start_with_ready_line mock env DIALPAD_MOCK_ADMIN_TOKEN="$admin_token" DIALPAD_MOCK_API_KEYS="$api_key@acme" \
+    "$DIALPAD_MOCK" --port 0 --clock virtual --time-scale 600 --log-level trace
 mock_pid=$started_pid
+echo "$ready" >"$tmp/mock-ready.out"
 admin=$(field admin "$ready")
 http=$(field http "$ready")
 admin_call() {  # METHOD PATH [BODY]

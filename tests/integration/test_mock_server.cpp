@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <fstream>
 
 using harness::test::mock_fixture;
 using harness::test::temp_dir;
@@ -194,6 +195,37 @@ TEST_CASE("mock server: the binary prints its ready line, serves, and exits 0 on
     auto const response =
         harness::web::fetch("POST", http + "/api/v2/websockets", {{"Authorization", "Bearer secret-key"}}, "{}");
     CHECK(response.status == 200);
+    CHECK(mock.terminate() == 0);
+}
+
+TEST_CASE("mock server: keys from --api-keys-file are accepted and never printed") {
+    temp_dir dir;
+    auto const keys_file = (dir.path() / "keys").string();
+    {
+        std::ofstream out{keys_file};
+        out << "# the team's keys\nfile-key-one@acme, file-key-two@beta\n";
+    }
+    mock_process mock{{"--port", "0", "--api-key", "listed-key@acme", "--api-keys-file", keys_file, "--log-level",
+                       "warn"}};
+    auto const& line = mock.ready_line();
+    CHECK(line.find("file-key") == std::string::npos);
+    auto const ready = json::parse(line);
+    CHECK(ready["api_keys"] == json({"listed-key"}));
+    auto const http = ready["http"].get<std::string>();
+    auto const create = [&](std::string const& key) {
+        return harness::web::fetch("POST", http + "/api/v2/websockets", {{"Authorization", "Bearer " + key}}, "{}");
+    };
+    CHECK(create("file-key-one").status == 200);
+    CHECK(create("listed-key").status == 200);
+    CHECK(create("file-key-two").status == 200);
+    CHECK(create("dev-key").status == 401);  // the default key only stands in for none
+    // Companies as given: acme's two keys see both websockets, beta's one.
+    auto const list = [&](std::string const& key) {
+        auto const answer = harness::web::fetch("GET", http + "/api/v2/websockets", {{"Authorization", "Bearer " + key}});
+        return json::parse(answer.body)["items"].size();
+    };
+    CHECK(list("file-key-one") == 2);
+    CHECK(list("file-key-two") == 1);
     CHECK(mock.terminate() == 0);
 }
 
