@@ -48,7 +48,8 @@
 // windows when it was reconnecting after a cut, with no duplicate and nothing
 // out of order; every journal-sampled delivery was received; RSS at the end
 // within --rss-bound-mib of the first sample after warm-up (default warm-up:
-// the first cut + 30 s, at most half the run) for the mock and the recorder;
+// the first cut + 30 s, at most half the run) taken with every consumer and
+// the recorder connected, for the mock and the recorder;
 // open fds at the end no more than after warm-up (+4: connections kept
 // alive for a few seconds).
 // Exit 0 when all holds, 1 otherwise, 2 on a bad command line. Every process
@@ -223,6 +224,15 @@ async function injector() {
 }
 
 const samples = [];
+// The sample RSS and fds at the end are held against: the first after
+// warm-up taken with every consumer and the recorder connected. One taken
+// while consumers reconnect after a cut counts fewer sockets than the end
+// will, which would read as a leak.
+const steady_connections = client_count + 1;
+function warm_sample_of(all) {
+    const after = all.filter((x) => x.t >= warmup_s && x.label === 'sample');
+    return after.find((x) => x.connections !== null && x.connections >= steady_connections) ?? after[0] ?? all.at(-1);
+}
 const pids = { mock: mock.pid, record: recorder.pid, clients: clients.pid };
 let last_cpu = null;
 async function take_sample(label) {
@@ -320,7 +330,7 @@ await s.sleep(1000); // the consumers read the last frames; the recorder commits
 // Connections kept alive after the last cut's refreshes close within seconds;
 // a leaked descriptor does not.
 const fds_at = (x, name) => x[name]?.fds ?? 0;
-const warm_sample = samples.find((x) => x.t >= warmup_s && x.label === 'sample') ?? samples.at(-1);
+const warm_sample = warm_sample_of(samples);
 for (const deadline = performance.now() + 15000; performance.now() < deadline; await s.sleep(500)) {
     const now = { mock: s.proc_stats(mock.pid), record: s.proc_stats(recorder.pid) };
     if (now.mock && now.record && now.mock.fds <= fds_at(warm_sample, 'mock') && now.record.fds <= fds_at(warm_sample, 'record')) break;
@@ -469,7 +479,7 @@ failures.push(...client_problems.slice(0, 20));
 if (final.errors?.length) failures.push(...final.errors.slice(0, 5));
 
 // --- Memory and fds ----------------------------------------------------------------------
-const warm = samples.find((x) => x.t >= warmup_s && x.label === 'sample') ?? samples.at(-1);
+const warm = warm_sample_of(samples);
 const first = samples[0];
 const end = samples.at(-1);
 const memory = {};
