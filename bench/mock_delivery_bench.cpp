@@ -17,7 +17,7 @@
 #include "core/web/http_client.hpp"
 #include "core/web/http_server.hpp"
 #include "core/web/ws_connection.hpp"
-#include "mockserver/mock_server.hpp"
+#include "bench/support/bench_mock.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -114,14 +114,8 @@ struct consumer {
 
 // Frames per second through dialpad-mock.
 double run_mock(consumer const& c, std::vector<std::string> const& batches, std::size_t event_count, std::size_t clients) {
-    net::io_context ioc{1};
-    virtual_clock time{0.0};
-    mock::mock_options options;
-    options.port = 0;
-    options.feed.queue_limit = event_count + 1;
-    mock::mock_server server{ioc.get_executor(), options, time, &time};
-    auto const endpoints = server.start();
-    std::thread thread{[&] { ioc.run(); }};
+    bench::bench_mock mock{event_count + 1};
+    auto const& endpoints = mock.endpoints();
     web::header_map const auth{{"Authorization", "Bearer dev-key"}};
     auto const ws = nlohmann::json::parse(web::fetch("POST", endpoints.http + "/api/v2/websockets", auth, "{}").body);
     web::fetch("POST", endpoints.http + "/api/v2/subscriptions/call", auth,
@@ -133,8 +127,6 @@ double run_mock(consumer const& c, std::vector<std::string> const& batches, std:
     for (auto const& batch : batches) web::fetch("POST", endpoints.http + "/__admin/events", {}, batch);
     c.wait_done();
     auto const seconds = std::chrono::duration<double>(steady::now() - start).count();
-    net::post(ioc, [&] { server.stop(); });
-    thread.join();
     return double(clients * event_count) / seconds;
 }
 

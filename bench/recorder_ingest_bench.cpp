@@ -20,6 +20,7 @@
 #include "core/log/log.hpp"
 #include "core/model/event_index.hpp"
 #include "core/web/http_client.hpp"
+#include "bench/support/bench_mock.hpp"
 #include "mockserver/mock_server.hpp"
 #include "recorder/recorder.hpp"
 
@@ -108,15 +109,11 @@ recorder_result run_recorder(std::vector<std::string> const& batches, std::size_
     recorder_result result;
     result.rss_before_mib = proc_status_mib("VmRSS");
 
-    // The mock, on its own thread, on a paused virtual clock.
-    virtual_clock time{0.0};
-    net::io_context mock_ioc{1};
-    mock::mock_options options;
-    options.port = 0;
-    options.feed.queue_limit = count + 1;  // a slow reader is not cut off: the burst queues up
-    mock::mock_server server{mock_ioc.get_executor(), options, time, &time};
-    auto const endpoints = server.start();
-    thread_guard mock_thread{std::thread{[&] { mock_ioc.run(); }}, [&] { net::post(mock_ioc, [&] { server.stop(); }); }};
+    // The mock, on its own thread, on a paused virtual clock; a slow reader
+    // is not cut off: the burst queues up.
+    bench::bench_mock mock{count + 1};
+    auto const& endpoints = mock.endpoints();
+    auto& time = mock.time();
 
     // The recorder, on another thread.
     recorder::recorder_config config;
