@@ -1,6 +1,7 @@
 #include "core/web/http_client.hpp"
 
 #include "core/net/asio_fwd.hpp"
+#include "core/web/client_target.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -16,7 +17,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <boost/url/parse.hpp>
 #include <openssl/ssl.h>
 
 namespace harness::web {
@@ -27,31 +27,6 @@ namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
-
-struct target {
-    bool tls = false;
-    std::string host;
-    std::string port;
-    std::string path_and_query;
-};
-
-target parse_target(std::string const& url) {
-    auto parsed = boost::urls::parse_uri(url);
-    if (!parsed) throw client_error{"not a valid URL"};
-    target t;
-    auto const scheme = parsed->scheme();
-    if (scheme == "https" || scheme == "wss")
-        t.tls = true;
-    else if (scheme != "http" && scheme != "ws")
-        throw client_error{"unsupported URL scheme '" + std::string{scheme} + "'"};
-    t.host = parsed->host_address();
-    if (t.host.empty()) throw client_error{"URL has no host"};
-    t.port = parsed->has_port() ? std::string{parsed->port()} : (t.tls ? "443" : "80");
-    t.path_and_query = std::string{parsed->encoded_path()};
-    if (t.path_and_query.empty()) t.path_and_query = "/";
-    if (parsed->has_query()) t.path_and_query += "?" + std::string{parsed->encoded_query()};
-    return t;
-}
 
 response from_beast(bhttp::response<bhttp::string_body>& in) {
     response out;
@@ -75,7 +50,7 @@ net::awaitable<response> exchange(Stream& stream, bhttp::request<bhttp::string_b
     co_return from_beast(parser.get());
 }
 
-net::awaitable<response> fetch_async(target t, bhttp::request<bhttp::string_body> request, client_options options) {
+net::awaitable<response> fetch_async(client_target t, bhttp::request<bhttp::string_body> request, client_options options) {
     auto executor = co_await net::this_coro::executor;
     auto const where = t.host + ":" + t.port;
     tcp::resolver resolver{executor};
@@ -93,19 +68,7 @@ net::awaitable<response> fetch_async(target t, bhttp::request<bhttp::string_body
     }
 
     net::ssl::context context{net::ssl::context::tls_client};
-    context.set_options(net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
-                        net::ssl::context::no_tlsv1_1);
-    if (options.verify_tls) {
-        error_code ec;
-        if (options.ca_file)
-            context.load_verify_file(*options.ca_file, ec);
-        else
-            context.set_default_verify_paths(ec);
-        if (ec) throw client_error{"cannot load trusted certificates: " + ec.message()};
-        context.set_verify_mode(net::ssl::verify_peer);
-    } else {
-        context.set_verify_mode(net::ssl::verify_none);
-    }
+    configure_client_tls(context, options);
     beast::ssl_stream<beast::tcp_stream> secure{std::move(stream), context};
     // SNI, and the name the certificate must carry.
     if (!SSL_set_tlsext_host_name(secure.native_handle(), t.host.c_str()))
@@ -121,10 +84,10 @@ net::awaitable<response> fetch_async(target t, bhttp::request<bhttp::string_body
 
 response fetch(std::string const& method, std::string const& url, header_map const& headers, std::string const& body,
                client_options const& options) {
-    auto const t = parse_target(url);
+    auto const t = parse_client_url(url, url_kind::http);
     bhttp::request<bhttp::string_body> request;
     request.method_string(method);
-    request.target(t.path_and_query);
+    request.target(t.target);
     request.version(11);
     request.set(bhttp::field::host, t.host + ":" + t.port);
     request.set(bhttp::field::user_agent, "dialpad-harness");

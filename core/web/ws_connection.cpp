@@ -1,5 +1,6 @@
 #include "core/web/ws_connection.hpp"
 
+#include "core/web/client_target.hpp"
 #include "core/web/ws_upgrade.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -12,7 +13,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <tuple>
@@ -212,32 +212,8 @@ void configure_server(Impl& impl) {
     impl.ws.read_message_max(16u << 20);
 }
 
-struct parsed_url {
-    bool tls = false;
-    std::string host;
-    std::string port;
-    std::string target;
-};
-
-parsed_url parse_ws_url(std::string const& url) {
-    auto parsed = boost::urls::parse_uri(url);
-    if (!parsed) throw client_error{"not a valid websocket URL"};
-    parsed_url out;
-    auto const scheme = parsed->scheme();
-    if (scheme == "wss" || scheme == "https")
-        out.tls = true;
-    else if (scheme != "ws" && scheme != "http")
-        throw client_error{"a websocket URL must start with ws:// or wss://"};
-    out.host = parsed->host_address();
-    out.port = parsed->has_port() ? std::string{parsed->port()} : (out.tls ? "443" : "80");
-    out.target = std::string{parsed->encoded_path()};
-    if (out.target.empty()) out.target = "/";
-    if (parsed->has_query()) out.target += "?" + std::string{parsed->encoded_query()};
-    return out;
-}
-
 template <class Impl>
-net::awaitable<void> client_handshake(Impl& impl, parsed_url const& u) {
+net::awaitable<void> client_handshake(Impl& impl, client_target const& u) {
     impl.ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
     impl.ws.read_message_max(64u << 20);
     websocket::response_type response;
@@ -290,7 +266,7 @@ close_status const& ws_connection::peer_close() const { return impl_->peer; }
 std::string const& ws_connection::remote_address() const { return impl_->remote; }
 
 net::awaitable<ws_connection> ws_connection::connect(std::string url, client_options options) {
-    auto const u = parse_ws_url(url);
+    auto const u = parse_client_url(url, url_kind::websocket);
     auto executor = co_await net::this_coro::executor;
     tcp::resolver resolver{executor};
     auto [resolve_ec, endpoints] = co_await resolver.async_resolve(u.host, u.port, use_tuple);
@@ -309,19 +285,7 @@ net::awaitable<ws_connection> ws_connection::connect(std::string url, client_opt
     }
     // The context must outlive the stream: keep it beside the connection.
     auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
-    context->set_options(net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
-                         net::ssl::context::no_tlsv1_1);
-    if (options.verify_tls) {
-        error_code ec;
-        if (options.ca_file)
-            context->load_verify_file(*options.ca_file, ec);
-        else
-            context->set_default_verify_paths(ec);
-        if (ec) throw client_error{"cannot load trusted certificates: " + ec.message()};
-        context->set_verify_mode(net::ssl::verify_peer);
-    } else {
-        context->set_verify_mode(net::ssl::verify_none);
-    }
+    configure_client_tls(*context, options);
     struct owning_tls_impl final : ws_connection::impl {
         owning_tls_impl(std::shared_ptr<net::ssl::context> c, beast::tcp_stream s)
             : context{std::move(c)}, inner{std::move(s), *context} {}
