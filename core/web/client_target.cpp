@@ -18,9 +18,14 @@ client_target parse_client_url(std::string const& url, url_kind kind) {
     t.host = parsed->host_address();
     if (t.host.empty()) throw client_error{"URL has no host"};
     t.port = parsed->has_port() ? std::string{parsed->port()} : (t.tls ? "443" : "80");
-    t.target = std::string{parsed->encoded_path()};
-    if (t.target.empty()) t.target = "/";
-    if (parsed->has_query()) t.target += "?" + std::string{parsed->encoded_query()};
+    // Appended piece by piece: g++ 12 at -O3 misreads the bounds of the
+    // temporaries that `"?" + std::string{...}` makes (-Warray-bounds).
+    std::string_view const path = parsed->encoded_path();
+    t.target.append(path.empty() ? std::string_view{"/"} : path);
+    if (parsed->has_query()) {
+        t.target.push_back('?');
+        t.target.append(std::string_view{parsed->encoded_query()});
+    }
     return t;
 }
 
