@@ -17,17 +17,20 @@ api_key api_keys::parse(std::string_view spec) {
 }
 
 std::vector<api_key> api_keys::parse_unlisted(std::string_view text) {
+    constexpr std::string_view k_separators = ", \t\r\n";
+    constexpr char k_comment = '#';
+    auto const separates = [&](char c) { return k_separators.find(c) != std::string_view::npos; };
     std::vector<api_key> result;
     std::size_t at = 0;
     while (at < text.size()) {
         char const c = text[at];
-        if (c == '#') {
-            auto const end = text.find('\n', at);
-            at = end == std::string_view::npos ? text.size() : end;
-        } else if (c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        if (c == k_comment) {
+            at = std::min(text.find('\n', at), text.size());
+        } else if (separates(c)) {
             ++at;
         } else {
-            auto const end = std::min(text.find_first_of(", \t\r\n#", at), text.size());
+            auto end = at;
+            while (end < text.size() && text[end] != k_comment && !separates(text[end])) ++end;
             auto key = parse(text.substr(at, end - at));
             key.listed = false;
             result.push_back(std::move(key));
