@@ -63,6 +63,19 @@ public:
         return *code;
     }
     recorder::recorder_stats stats() const { return rec_.stats(); }
+    // Waits until the recorder has opened `total` connections in all. The
+    // mock lists a connection before the recorder's side of the upgrade has
+    // finished, and the recorder times the overlap and the next refresh from
+    // its own moment of opening: a test that moves the clock in between
+    // moves those deadlines with it.
+    bool wait_opened(std::uint64_t total) const {
+        auto const deadline = std::chrono::steady_clock::now() + 10s;
+        while (rec_.stats().connections < total) {
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            std::this_thread::yield();
+        }
+        return true;
+    }
 
 private:
     boost::asio::io_context ioc_{1};
@@ -157,6 +170,7 @@ void closed_loop(mock::hour_cut_style style) {
         // from when it opened): the recorder GETs a fresh URL and connects.
         mock.clock().advance(std::chrono::seconds{cut == 0 ? 3600 - 120 + 1 : 3600 - 120 + 1 - 120});
         REQUIRE(wait_connections(mock, 2));
+        REQUIRE(rec.wait_opened(cut + 2));
         for (int i = 0; i < 5; ++i) {  // delivered on both: stored once
             expected.push_back(call_event(++n, "connected"));
             CHECK(inject(mock, expected.back()) == 2);
@@ -220,6 +234,7 @@ TEST_CASE("recorder: a refresh closes the old connection after the overlap, with
     CHECK(inject(mock, call_event(1, "ringing")) == 1);
     mock.clock().advance(std::chrono::seconds{3600 - 120 + 1});
     REQUIRE(wait_connections(mock, 2));
+    REQUIRE(rec.wait_opened(2));
     CHECK(inject(mock, call_event(2, "ringing")) == 2);
     mock.clock().advance(std::chrono::seconds{21});  // past the 20 s overlap: the recorder closes the old one
     REQUIRE(wait_connections(mock, 1));
