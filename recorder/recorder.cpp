@@ -344,6 +344,7 @@ net::awaitable<void> read_connection(state_ptr s, std::shared_ptr<live_connectio
     else
         close.ended_by = peer.abrupt ? archive::end_reason::error : archive::end_reason::server_close;
     s->writer->close_connection(conn->handle, close);
+    s->count([](recorder_stats& c) { ++c.connections_ended; });
     conn->refresh_timer->cancel();
     conn->retire_timer->cancel();
     s->live.erase(conn->number);
@@ -375,7 +376,7 @@ net::awaitable<void> refresh_when_due(state_ptr s, std::shared_ptr<live_connecti
 net::awaitable<void> retire_after_overlap(state_ptr s, std::shared_ptr<live_connection> conn, mono_time at) {
     auto timer = conn->retire_timer;
     auto const reached = co_await timer->wait_until(at);
-    if (!reached || s->stopping) co_return;
+    if (!reached || s->stopping || !s->live.contains(conn->number)) co_return;
     co_await close_connection(s, conn, archive::end_reason::token_refresh);
 }
 

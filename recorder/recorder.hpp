@@ -78,6 +78,7 @@ struct recorder_stats {
     std::uint64_t copies_dropped = 0;  // overlap copies not stored twice
     std::uint64_t bytes = 0;
     std::uint64_t connections = 0;
+    std::uint64_t connections_ended = 0;  // read to their end and archived with how they ended
     std::uint64_t gaps = 0;
     std::uint64_t refreshes = 0;     // GETs of a fresh URL
     std::uint64_t bad_signatures = 0;

@@ -391,7 +391,8 @@ TEST_CASE(
 
 TEST_CASE("hostile clients: the mock answers pings, echoes a close, and ends a client silent for two keepalives") {
     auto options = mock_fixture::default_options();
-    options.feed.keepalive = 300ms;
+    // Long enough for the answering client's thread to pong on a loaded machine.
+    options.feed.keepalive = 1s;
     mock_fixture mock{options};
     auto const feed = subscribe(mock);
     auto const frames_in = [](std::size_t count) {
@@ -644,10 +645,12 @@ TEST_CASE(
     inject(mock, call_event(1));
     CHECK(healthy.wait_for_messages(1, 5s) == std::vector<std::string>{call_event(1)});
     CHECK(steady::now() - flow_started < 2s);
-    // They were all there all along: none has been dropped yet.
+    // They were all there all along: none has been dropped yet, if the
+    // request timeout has not passed (a loaded machine may take that long).
     std::vector<pollfd> all;
     for (auto const& c : silent) all.push_back({c->fd(), POLLIN, 0});
-    CHECK(::poll(all.data(), all.size(), 0) == 0);
+    auto const still_held = ::poll(all.data(), all.size(), 0) == 0;
+    if (steady::now() - opened < options.request_timeout) CHECK(still_held);
 
     // Each is dropped at its request timeout, unanswered.
     auto const records = wait_dropped(silent, opened, 10s);

@@ -118,7 +118,7 @@ std::string dialpad_error(int status, std::string const& message) {
 
 recorder::dialpad_rest client_for(std::string const& base) {
     web::client_options options;
-    options.timeout = 1500ms;
+    options.timeout = 10s;
     return recorder::dialpad_rest{base, k_key, options};
 }
 
@@ -224,7 +224,7 @@ recorder::recorder_config engine_config(std::string const& archive_path, std::st
     c.backoff_first = 10ms;
     c.backoff_cap = 50ms;
     c.durability_window = 0ms;
-    c.tls.timeout = 1500ms;
+    c.tls.timeout = 10s;
     return c;
 }
 
@@ -386,7 +386,7 @@ TEST_CASE("recorder REST: set-up retries 503s, then goes on with the websocket i
         [](auto const& count) {
             return count("POST", "/api/v2/websockets") >= 3 && count("GET", "/api/v2/websockets/57") >= 1;
         },
-        1500ms);
+        10s);
     CHECK_FALSE(rec.finished());  // it did not give up on the passing failures
     REQUIRE(reached);
     CHECK(rec.stop() == 0);
@@ -401,7 +401,7 @@ TEST_CASE("recorder REST: set-up gives up after setup_attempts passing failures"
     auto config = engine_config(dir.file("give-up.db"), server.base());
     config.setup_attempts = 3;
     running_recorder rec{config};
-    CHECK(rec.wait_exit(1500ms) == 1);
+    CHECK(rec.wait_exit(10s) == 1);
     CHECK(server.count("POST", "/api/v2/websockets") == 3);
 }
 
@@ -413,7 +413,7 @@ TEST_CASE("recorder REST: a 401 at set-up ends the recording at once with exit 1
     auto const path = dir.file("denied.db");
     {
         running_recorder rec{engine_config(path, server.base())};
-        CHECK(rec.wait_exit(1500ms) == 1);
+        CHECK(rec.wait_exit(10s) == 1);
     }
     CHECK(server.count("POST", "/api/v2/websockets") == 1);  // permanent: not retried
     CHECK(server.requests().size() == 1);

@@ -67,6 +67,12 @@ std::vector<std::string> ws_test_client::wait_for_messages(std::size_t count, st
     return messages_;
 }
 
+bool ws_test_client::wait_for_count(std::size_t count, std::chrono::seconds limit) {
+    std::unique_lock lock{mutex_};
+    return changed_.wait_for(lock, limit, [&] { return messages_.size() >= count || ended_; }) &&
+           messages_.size() >= count;
+}
+
 web::close_status ws_test_client::wait_closed(std::chrono::seconds limit) {
     std::unique_lock lock{mutex_};
     bool const ended = changed_.wait_for(lock, limit, [&] { return ended_; });

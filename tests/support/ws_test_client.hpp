@@ -31,6 +31,9 @@ public:
 
     // Waits until at least `count` messages arrived; fails the test after `limit`.
     std::vector<std::string> wait_for_messages(std::size_t count, std::chrono::seconds limit = std::chrono::seconds{20});
+    // The same wait without copying the messages: for tests that pace
+    // themselves on the client's progress.
+    bool wait_for_count(std::size_t count, std::chrono::seconds limit = std::chrono::seconds{20});
     // Waits until the connection ended and says how; fails the test after `limit`.
     web::close_status wait_closed(std::chrono::seconds limit = std::chrono::seconds{20});
     std::vector<std::string> messages() const;
