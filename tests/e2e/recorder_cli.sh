@@ -139,7 +139,7 @@ admin_send DELETE /faults >/dev/null
 
 # --- 7. A short recording, the key from a file --------------------------------
 printf 'good-key\n' >"$tmp/key"
-env -u DIALPAD_API_KEY "$DIALPAD_RECORD" --create --subscribe call:all --duration 3s --api-base "$http" \
+env -u DIALPAD_API_KEY "$DIALPAD_RECORD" --create --subscribe call:all --max-events 3 --duration 60s --api-base "$http" \
     --api-key-file "$tmp/key" --out "$tmp/ok.db" >"$tmp/ok.out" 2>"$tmp/ok.err" &
 pids+=($!)
 ok_pid=$!

@@ -145,7 +145,7 @@ printf '%s' '{"type":"call","raw":"{\"call_id\":1,\"state\":\"ringing\"}"}' >"$c
 
 # a. With --ca-file: records over wss.
 DIALPAD_API_KEY=good-key "$DIALPAD_RECORD" --api-base "$api_base" --create --subscribe call:all \
-    --ca-file "$tmp/ca.pem" --duration 3s --out "$tmp/ok.db" >"$tmp/ok.out" 2>"$tmp/ok.err" &
+    --ca-file "$tmp/ca.pem" --max-events 2 --duration 60s --out "$tmp/ok.db" >"$tmp/ok.out" 2>"$tmp/ok.err" &
 pids+=($!)
 ok_pid=$!
 if wait_connected "$ok_pid"; then

@@ -48,7 +48,7 @@ admin_call() {  # METHOD PATH [BODY]
 }
 
 DIALPAD_API_KEY=$api_key DIALPAD_WEBSOCKET_SECRET=$secret "$DIALPAD_RECORD" --api-base "$http" --create \
-    --subscribe call:all --clock virtual --time-scale 600 --duration 70m --log-level trace \
+    --subscribe call:all --clock virtual --time-scale 600 --max-events 20 --duration 3h --log-level trace \
     --out "$tmp/scan.db" --session-name scan >"$tmp/record.out" 2>"$tmp/record.err" &
 recorder_pid=$!
 pids+=("$recorder_pid")
@@ -68,10 +68,12 @@ started_ms=$(field now_ms "$(admin_call GET /clock)")
 mock_minutes() { echo $((($(field now_ms "$(admin_call GET /clock)") - started_ms) / 60000)); }
 
 budget 10
+connected=
 for ((i = 0; i < secs * 10; i++)); do
-    [[ $(admin_call GET /connections) == *'"id"'* ]] && break
+    if [[ $(admin_call GET /connections) == *'"id"'* ]]; then connected=yes && break; fi
     pause
 done
+[[ -n $connected ]] || fail "dialpad-record did not connect within $secs s: $(tail -3 "$tmp/record.err")"
 inject 10
 until (($(mock_minutes) >= 64)); do pause; done  # past the hourly cut: the recorder has refreshed
 inject 10

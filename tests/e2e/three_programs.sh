@@ -6,9 +6,9 @@
 # Both clocks run 600 times real speed (an hour is 6 s). The recorder creates a
 # websocket with a secret and call + SMS subscriptions, and opens the next
 # connection ahead of each cut with its overlap, held past the cut here
-# (--refresh-lead 4m --overlap 5m: 400 ms of real time with two connections
-# open), so the mock's hour cut ends a connection while the next one is
-# open. Meanwhile the test injects distinct call and SMS events in batches, a
+# (--refresh-lead 10m --overlap 11m: a second of real time for the refresh's
+# GET and upgrade, however loaded the machine), so the mock's hour cut ends a
+# connection while the next one is open. Meanwhile the test injects distinct call and SMS events in batches, a
 # trickle paced by the mock's clock and a burst whenever a connection is near
 # its cut (its refresh, the overlap and the cut itself), until the mock's clock
 # has passed two cuts. Then:
@@ -75,10 +75,10 @@ inject_batch() {
 # --- 1. Record through two hourly cuts ------------------------------------------
 start_loop_mock
 start_loop_recorder "$tmp/loop.db" --subscribe call:all --subscribe sms:inbound \
-    --refresh-lead 4m --overlap 5m
+    --refresh-lead 10m --overlap 11m
 
 # Until the mock's clock is 5 min past the second cut: 3 events every ~0.1 s,
-# and back to back while a connection is within 5 min of its cut (from just
+# and back to back while a connection is within 11 min of its cut (from just
 # before the refresh, through the overlap, to the cut).
 end_ms=$((loop_start_ms + 2 * loop_hour_ms + 300000))
 near_cut_batches=0
@@ -91,7 +91,7 @@ while :; do
     kill -0 "$recorder_pid" 2>/dev/null || loop_die "dialpad-record ended while recording: $(tail -c 2000 "$tmp/record.err")"
     read_oldest_age
     inject_batch 3
-    if ((oldest_age >= 3600 - 300)); then
+    if ((oldest_age >= 3600 - 660)); then
         near_cut_batches=$((near_cut_batches + 1))
     else
         pause
