@@ -145,10 +145,9 @@ net::awaitable<void> replay_connection::writer() {
         if (sends_close) views.emplace_back(*close_frame_);
         // Before the write: a reply read while it is in flight is the answer to it.
         if (sends_close || (last && !peer_closed_ && written.back().after == outgoing_run::then::close)) close_sent_ = true;
-        // Both taken as the frames are handed to the socket, not when the
-        // write completes (by then the client may have read them).
+        // Taken as the frames are handed to the socket, not when the write
+        // completes (by then the client may have read them).
         auto const started = time_.now();
-        auto const wall = time_.wall_now().time_since_epoch().count();
         writing_ = true;
         bool failed = false;
         try {
@@ -170,8 +169,15 @@ net::awaitable<void> replay_connection::writer() {
             bytes_ += run.wire.size();
             digest_.add_hashes(run.hashes);
             if (run.messages > 0) {
-                if (!first_send_ns_) first_send_ns_ = wall;
-                last_send_ns_ = wall;
+                // The wall clock is read once, at the first send; later sends
+                // are placed from it on the monotonic clock the lags use, so
+                // the report's span and its lags agree (no clock step or
+                // preemption between two readings can set them apart).
+                if (!first_send_ns_) {
+                    first_send_ns_ = time_.wall_now().time_since_epoch().count();
+                    first_send_mono_ = started;
+                }
+                last_send_ns_ = *first_send_ns_ + (started - first_send_mono_).count();
             }
         }
         if (queued_bytes_ < room_mark_) room_.cancel();

@@ -97,6 +97,7 @@ private:
     std::string end_reason_;
     std::uint64_t messages_ = 0, bytes_ = 0;
     std::optional<std::int64_t> first_send_ns_, last_send_ns_;
+    mono_time first_send_mono_{};  // when first_send_ns_ was taken
     lag_histogram lags_;
     sequence_digest digest_;
 };
