@@ -63,6 +63,7 @@ public:
         return *code;
     }
     recorder::recorder_stats stats() const { return rec_.stats(); }
+    // Waits (bounded) until the recorder's counters satisfy `condition`.
     template <class Condition>
     bool wait_stats(Condition condition) const {
         auto const deadline = std::chrono::steady_clock::now() + 10s;
@@ -79,6 +80,10 @@ public:
     // moves those deadlines with it.
     bool wait_opened(std::uint64_t total) const {
         return wait_stats([total](recorder::recorder_stats const& s) { return s.connections >= total; });
+    }
+    // Waits until the recorder has taken `total` frames for the archive.
+    bool wait_stored(std::uint64_t total) const {
+        return wait_stats([total](recorder::recorder_stats const& s) { return s.frames >= total; });
     }
     // Waits until the recorder has read `total` connections to their end. The
     // mock forgets a connection it cut before the recorder has read the end:
@@ -193,8 +198,7 @@ void closed_loop(mock::hour_cut_style style) {
     expected.push_back(call_event(++n, "hangup"));
     CHECK(inject(mock, expected.back()) == 1);
     // Everything injected reached the recorder's socket before it stops.
-    auto const deadline = std::chrono::steady_clock::now() + 10s;
-    while (rec.stats().frames < expected.size() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    CHECK(rec.wait_stored(expected.size()));
     CHECK(rec.stop() == 0);
 
     auto const frames = stored_frames(dir.file("loop.db"), archive::frame_kind::event);
@@ -250,8 +254,7 @@ TEST_CASE("recorder: a refresh closes the old connection after the overlap, with
     mock.clock().advance(std::chrono::seconds{21});  // past the 20 s overlap: the recorder closes the old one
     REQUIRE(wait_connections(mock, 1));
     CHECK(inject(mock, call_event(3, "ringing")) == 1);
-    auto const deadline = std::chrono::steady_clock::now() + 10s;
-    while (rec.stats().frames < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    CHECK(rec.wait_stored(3));
     CHECK(rec.stop() == 0);
 
     auto const frames = stored_frames(dir.file("refresh.db"), archive::frame_kind::event);
@@ -286,8 +289,7 @@ TEST_CASE("recorder: a dropped connection is a gap with its bounds, then it reco
     REQUIRE(rec.wait_opened(2));  // after two refusals
     REQUIRE(wait_connections(mock, 1));
     CHECK(inject(mock, call_event(2, "ringing")) == 1);
-    auto const deadline = std::chrono::steady_clock::now() + 10s;
-    while (rec.stats().frames < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    CHECK(rec.wait_stored(2));
     CHECK(rec.stop() == 0);
 
     archive::archive store{dir.file("drop.db"), archive::open_mode::read_only};
@@ -320,8 +322,7 @@ TEST_CASE("recorder: --redact keeps personal data off the disk, consistently") {
     REQUIRE(wait_connections(mock, 1));
     CHECK(inject(mock, call_event(1, "ringing")) == 1);
     CHECK(inject(mock, call_event(2, "hangup")) == 1);
-    auto const deadline = std::chrono::steady_clock::now() + 10s;
-    while (rec.stats().frames < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    CHECK(rec.wait_stored(2));
     CHECK(rec.stop() == 0);
 
     auto const frames = stored_frames(dir.file("redact.db"), archive::frame_kind::event);
@@ -358,8 +359,7 @@ TEST_CASE("recorder: reading pauses while the archive is behind, and nothing is 
         batch["events"].push_back({{"type", "call"}, {"raw", expected.back()}});
     }
     CHECK(mock.call_json("POST", "/__admin/events", "", batch.dump())["deliveries"] == 30);
-    auto const deadline = std::chrono::steady_clock::now() + 10s;
-    while (rec.stats().frames < 30 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    CHECK(rec.wait_stored(30));
     auto const stats = rec.stats();
     CHECK(rec.stop() == 0);
     CHECK(stats.disk_waits > 0);
