@@ -19,8 +19,6 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <optional>
 #include <csignal>
 #include <iostream>
@@ -117,17 +115,15 @@ std::vector<harness::mock::api_key> api_keys_of(harness::cli::parsed_args const&
     };
     for (auto const& spec : args.values("api-key"))
         keys.push_back(parse_from("--api-key", [&] { return api_keys::parse(spec); }));
-    std::vector<harness::mock::api_key> unlisted;
-    if (auto const file = args.value("api-keys-file")) {
-        std::ifstream in{*file};
-        if (!in) throw harness::cli::usage_error{"cannot read --api-keys-file " + *file};
-        std::string const text{std::istreambuf_iterator<char>{in}, {}};
-        unlisted = parse_from("--api-keys-file " + *file, [&] { return api_keys::parse_unlisted(text); });
-        if (unlisted.empty()) throw harness::cli::usage_error{"--api-keys-file " + *file + " holds no key"};
-    } else if (char const* value = std::getenv(harness::mock::k_api_keys_env)) {
-        std::string const text{value};
-        unlisted = parse_from(harness::mock::k_api_keys_env, [&] { return api_keys::parse_unlisted(text); });
+    std::optional<harness::cli::secret_text> source;
+    try {
+        source = harness::cli::read_secret_text(args, "api-keys-file", harness::mock::k_api_keys_env);
+    } catch (std::runtime_error const& e) {
+        throw harness::cli::usage_error{e.what()};  // a keys file that cannot be read is a bad command line
     }
+    if (!source) return keys;
+    auto unlisted = parse_from(source->source, [&] { return api_keys::parse_unlisted(source->text); });
+    if (unlisted.empty() && source->from_file) throw harness::cli::usage_error{source->source + " holds no key"};
     for (auto& key : unlisted) keys.push_back(std::move(key));
     return keys;
 }

@@ -1,24 +1,34 @@
 #include "core/cli/secret_source.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace harness::cli {
 
-std::optional<std::string> read_secret(parsed_args const& args, char const* file_option, char const* env_var) {
+std::optional<secret_text> read_secret_text(parsed_args const& args, char const* file_option, char const* env_var) {
     if (auto const file = args.value(file_option)) {
         std::ifstream in{*file};
         if (!in) throw std::runtime_error{std::string{"cannot read --"} + file_option + " " + *file};
-        std::string secret;
-        std::getline(in, secret);
-        while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ' || secret.back() == '\t'))
-            secret.pop_back();
-        if (secret.empty()) throw std::runtime_error{std::string{"--"} + file_option + " " + *file + " is empty"};
-        return secret;
+        return secret_text{std::string{std::istreambuf_iterator<char>{in}, {}}, std::string{"--"} + file_option + " " + *file,
+                           true};
     }
-    if (char const* value = std::getenv(env_var); value && *value) return std::string{value};
+    if (char const* value = std::getenv(env_var); value && *value) return secret_text{value, env_var, false};
     return std::nullopt;
+}
+
+std::optional<std::string> read_secret(parsed_args const& args, char const* file_option, char const* env_var) {
+    auto source = read_secret_text(args, file_option, env_var);
+    if (!source) return std::nullopt;
+    if (!source->from_file) return std::move(source->text);
+    auto secret = std::move(source->text);
+    secret.resize(std::min(secret.find('\n'), secret.size()));
+    while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ' || secret.back() == '\t'))
+        secret.pop_back();
+    if (secret.empty()) throw std::runtime_error{source->source + " is empty"};
+    return secret;
 }
 
 void refuse_secret_on_command_line(parsed_args const& args, char const* option, char const* file_option,

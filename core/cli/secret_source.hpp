@@ -13,9 +13,21 @@ namespace harness::cli {
 // The environment variable every program reads a websocket signing secret from.
 inline constexpr char const* k_secret_env = "DIALPAD_WEBSOCKET_SECRET";
 
-// The first line of the file named by option `file_option` (trailing
-// whitespace dropped), else the non-empty variable `env_var`, else nullopt.
-// A file that cannot be read or is empty throws std::runtime_error.
+// A secret's whole text and where it came from.
+struct secret_text {
+    std::string text;
+    std::string source;  // "--FILE_OPTION PATH" or the variable's name, for messages
+    bool from_file = false;
+};
+
+// The whole file named by option `file_option`, else the non-empty variable
+// `env_var`, else nullopt. A file that cannot be read throws
+// std::runtime_error.
+std::optional<secret_text> read_secret_text(parsed_args const& args, char const* file_option, char const* env_var);
+
+// As read_secret_text, but of a file only its first line (trailing
+// whitespace dropped): one secret. A file whose first line is empty throws
+// std::runtime_error too.
 std::optional<std::string> read_secret(parsed_args const& args, char const* file_option, char const* env_var);
 
 // Throws usage_error when `option` was given on the command line: it names
