@@ -24,7 +24,7 @@ std::optional<std::string> read_secret(parsed_args const& args, char const* file
     if (!source) return std::nullopt;
     if (!source->from_file) return std::move(source->text);
     auto secret = std::move(source->text);
-    secret.resize(std::min(secret.find('\n'), secret.size()));
+    secret.erase(std::find(secret.begin(), secret.end(), '\n'), secret.end());
     while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ' || secret.back() == '\t'))
         secret.pop_back();
     if (secret.empty()) throw std::runtime_error{source->source + " is empty"};
